@@ -1,0 +1,1 @@
+"""The ``matsight`` command line: thin typer wrappers over the Python API."""
