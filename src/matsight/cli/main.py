@@ -10,8 +10,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
+from typer.exceptions import Abort as _Abort
+from typer.exceptions import Exit as _Exit
+
+try:  # typer >= 0.2x vendors click; older releases depend on it
+    from typer.exceptions import TyperException as _UsageBase
+except ImportError:  # pragma: no cover
+    from click import ClickException as _UsageBase
 
 from ..errors import MatsightError
 from ._common import err_console
@@ -38,13 +44,19 @@ _COMMAND_MODULES = (
 )
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)) -> None:
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
     """matsight: machine learning for materials science."""
     if version:
         from .. import __version__
 
         typer.echo(__version__)
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
         raise typer.Exit(0)
 
 
@@ -70,12 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     except MatsightError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
-    except click.exceptions.Exit as exc:
+    except _Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except _UsageBase as exc:
+        if hasattr(exc, "show"):
+            exc.show()
+        else:  # pragma: no cover
+            err_console.print(f"error: {exc.format_message()}")
+        return int(getattr(exc, "exit_code", 2))
+    except (_Abort, KeyboardInterrupt):
         err_console.print("interrupted")
         return 130
     except BrokenPipeError:
