@@ -33,8 +33,8 @@ def tour(
     table.add_column("quantity")
     table.add_column("value")
     for s in result.sections:
-        for k, v in s.summary.items():
-            table.add_row(s.title, k, str(v))
+        for i, (k, v) in enumerate(s.summary.items()):
+            table.add_row(s.title if i == 0 else "", k, str(v), end_section=i == len(s.summary) - 1)
     console.print(table)
 
 
