@@ -43,7 +43,7 @@ def section(out_dir: Path, random_state: int = 0):
         gold = regress("perovskites", target="t", features=list(RADII), power_law=True)
     figs = {
         "regression_bandgap_fit.png": lambda p: lin.plot_fit(
-            p, title="Band gap of binary compounds vs Pauling EN difference (Strehlow & Cook 1973)",
+            p, title="Binary band gaps vs Pauling EN difference\n(Strehlow & Cook 1973)",
             xlabel="Pauling electronegativity difference ΔX", ylabel="band gap (eV)"),
         "regression_bandgap_parity.png": lambda p: lin.plot_parity(p, title="Linear fit: leave-one-out prediction"),
         "regression_powerlaw_fit.png": lambda p: pl.plot_fit(
