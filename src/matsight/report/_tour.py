@@ -75,8 +75,8 @@ def _load(spec: str):
     try:
         module = importlib.import_module(mod)
     except ModuleNotFoundError as exc:
-        if exc.name == mod:
-            return None
+        if exc.name and exc.name.startswith("matsight") and (mod == exc.name or mod.startswith(exc.name + ".")):
+            return None  # that capability is not part of this build
         raise
     return getattr(module, func)
 
