@@ -7,6 +7,7 @@ public names.
 """
 from ._alloys import CompositionTable, read_compositions, superalloy_compositions, wt_to_at_percent
 from ._bandgap import BandGapData, prepare_band_gaps
+from ._classify import ClassificationResult, classify, composition_features, plot_accuracy_vs_k, plot_confusion
 from ._clustering import (
     DISTANCES,
     ClusteringResult,
@@ -24,6 +25,7 @@ from ._clustering import (
     multiplicative_replacement,
     plot_clustering,
 )
+from ._neighbors import fold_weights, loo_kneighbors, loo_predict, tie_ambiguous, tie_winners, vote
 from ._regress_table import RegressionRun, regress
 from ._regression import Estimate, OLSRegression, OLSResult, PowerLawRegression, PowerLawResult
 
@@ -36,6 +38,12 @@ __all__ = [
     # _bandgap
     "BandGapData",
     "prepare_band_gaps",
+    # _classify
+    "ClassificationResult",
+    "classify",
+    "composition_features",
+    "plot_accuracy_vs_k",
+    "plot_confusion",
     # _clustering
     "DISTANCES",
     "ClusterSummary",
@@ -52,6 +60,13 @@ __all__ = [
     "mds_embedding",
     "multiplicative_replacement",
     "plot_clustering",
+    # _neighbors
+    "fold_weights",
+    "loo_kneighbors",
+    "loo_predict",
+    "tie_ambiguous",
+    "tie_winners",
+    "vote",
     # _regress_table
     "RegressionRun",
     "regress",
