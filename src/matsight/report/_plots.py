@@ -111,6 +111,11 @@ def fit_plot(
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
+    return _finish(fig, ax, path, xlabel, ylabel, title, text)
+
+
+def _finish(fig, ax, path, xlabel, ylabel, title, text) -> Path:
+    """Labels, title, corner note and legend shared by the plots; save atomically."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
@@ -165,12 +170,4 @@ def parity_plot(
     with np.errstate(divide="ignore", invalid="ignore"):
         miss = np.abs(np.log(p[ok]) - np.log(o[ok])) if log else np.abs(p[ok] - o[ok])
     _annotate(ax, o[ok], p[ok], labels_ok, max_labels, score=miss)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title, fontsize=10)
-    if text:
-        ax.text(0.02, 0.98, text, transform=ax.transAxes, va="top", ha="left", fontsize=8,
-                bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
-    ax.legend(fontsize=8, loc="lower right")
-    return save_figure(fig, path)
+    return _finish(fig, ax, path, xlabel, ylabel, title, text)
