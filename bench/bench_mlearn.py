@@ -1,0 +1,111 @@
+"""matsight's Behler–Parrinello potential on the mlearn benchmark (Zuo et al. 2020).
+
+For each element, trains on ``{El}_training.extxyz`` and prints the test MAE
+(energy meV/atom, force eV/Å) next to the published GAP and MTP figures on
+the same split, with the ratio matsight / GAP. Optionally evaluates a Si model
+on the rare-event test sets of Liu, He & Mo, npj Comput. Mater. 9, 174 (2023)
+(errors on all atoms; energies are compared after removing the mean offset
+per set, since those DFT settings need not share mlearn's energy zero).
+
+    .venv/bin/python bench/bench_mlearn.py --elements Si --shipped --liu     # minutes
+    .venv/bin/python bench/bench_mlearn.py --elements Si Ge Li Mo --epochs 800  # hours on 2 cores
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Zuo et al., J. Phys. Chem. A 124, 731 (2020): test MAE (energy meV/atom, force eV/Å)
+PUBLISHED = {
+    "Si": {"GAP": (2.91, 0.07), "MTP": (2.21, 0.06)},
+    "Ge": {"GAP": (2.06, 0.05), "MTP": (1.79, 0.05)},
+    "Mo": {"GAP": (2.24, 0.09), "MTP": (2.83, 0.09)},
+    "Li": {"GAP": (0.49, 0.01), "MTP": (0.49, 0.01)},
+}
+
+
+def _row(name, e, f, gap=None):
+    ratio = "" if gap is None else f"{e / gap[0]:>8.2f}x{f / gap[1]:>8.2f}x"
+    return f"  {name:<22}{e:>12.2f}{f:>12.3f}{ratio}"
+
+
+def main(argv=None) -> int:
+    import torch
+
+    from matsight.potentials import PotentialTrainer, evaluate, load
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--elements", nargs="+", default=["Si", "Ge", "Li", "Mo"])
+    ap.add_argument("--epochs", type=int, default=800)
+    ap.add_argument("--max-minutes", type=float, default=None, help="time limit per element")
+    ap.add_argument("--shipped", action="store_true", help="for Si, evaluate the shipped si-mlearn instead of training")
+    ap.add_argument("--liu", action="store_true", help="also evaluate the Si model on Liu et al. (2023) test sets")
+    ap.add_argument("--nve-ps", type=float, default=0.0,
+                    help="NVE MD of 64 Si atoms at 300 K with the shipped model for this many ps (1 fs steps)")
+    ap.add_argument("--nve-start-K", type=float, default=600.0,
+                    help="initial temperature (a perfect lattice equilibrates near half of it)")
+    ap.add_argument("--data", default=str(DATA))
+    args = ap.parse_args(argv)
+    data = Path(args.data)
+    si_model = None
+    print(f"{'':2}{'model':<22}{'E MAE meV/at':>12}{'F MAE eV/Å':>12}{'ratio to GAP (E, F)':>20}")
+    for el in args.elements:
+        t0 = time.perf_counter()
+        if el == "Si" and args.shipped:
+            model = load("si-mlearn")
+            how = "shipped si-mlearn"
+        else:
+            trainer = PotentialTrainer(r_cut=5.0, n_g2=14, n_g4=24, hidden=(32, 32), epochs=args.epochs,
+                                       learning_rate=3e-3, force_weight=0.03, patience=200, fast_features=True,
+                                       dtype=torch.float32, random_state=0,
+                                       max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
+            trainer.fit(data / "mlearn_zuo_2020" / f"{el}_training.extxyz")
+            model = trainer.model_
+            how = f"trained {trainer.summary_.epochs_run[0]} epochs"
+        res = evaluate(model, data / "mlearn_zuo_2020" / f"{el}_test.extxyz")
+        seconds = time.perf_counter() - t0
+        print(f"{el} ({how}, {seconds:.0f} s)")
+        gap = PUBLISHED[el]["GAP"]
+        print(_row("matsight BPNN", res.energy_mae_meV_per_atom, res.force_mae_meV_per_A / 1000, gap))
+        for k, (e, f) in PUBLISHED[el].items():
+            print(_row(f"{k} (Zuo et al. 2020)", e, f))
+        for g, d in res.by_group.items():
+            print(f"    {g:<12} n={d['n_frames']:<3} E {d['energy_mae_meV_per_atom']:6.2f} meV/atom  "
+                  f"F {d['force_mae_meV_per_A'] / 1000:.3f} eV/Å")
+        if el == "Si":
+            si_model = model
+        sys.stdout.flush()
+    if args.liu:
+        if si_model is None:
+            si_model = load("si-mlearn")
+        print("Si model on Liu et al. (2023) sets (all atoms; energy after removing the mean offset):")
+        for name in ("validation", "test_vacancy_rare_events", "test_interstitial_rare_events"):
+            res = evaluate(si_model, data / "si_dft_liu_2023" / f"{name}.extxyz")
+            de = res.energy_per_atom_pred_eV - res.energy_per_atom_ref_eV
+            print(f"  {name:<32} n={res.n_frames:<4} E MAE {res.energy_mae_meV_per_atom:7.2f} meV/atom "
+                  f"(offset {np.mean(de) * 1e3:+.2f}, after {np.mean(np.abs(de - de.mean())) * 1e3:.2f})  "
+                  f"F MAE {res.force_mae_meV_per_A / 1000:.3f} eV/Å  F RMSE {res.force_rmse_meV_per_A / 1000:.3f} eV/Å")
+    if args.nve_ps > 0:
+        from ase.build import bulk
+
+        from matsight.potentials._md import energy_plot, run_md
+
+        si = bulk("Si", "diamond", a=5.468, cubic=True).repeat(2)
+        steps = int(round(args.nve_ps * 1000))
+        res = run_md(load("si-mlearn"), si, temperature_K=args.nve_start_K, steps=steps, timestep_fs=1.0, ensemble="nve")
+        print(f"NVE MD, shipped si-mlearn, 64 atoms, {args.nve_start_K:.0f} K start, {steps} x 1 fs: "
+              f"energy change {res.energy_drift_meV_per_atom:+.4f} meV/atom, fitted drift "
+              f"{res.energy_drift_meV_per_atom_per_ps:+.5f} meV/atom/ps, fluctuation "
+              f"{res.energy_fluctuation_meV_per_atom:.4f} meV/atom, mean T {res.mean_temperature_K:.0f} K, "
+              f"{res.ms_per_step:.1f} ms/step (target: drift < 1 meV/atom over 10 ps)")
+        energy_plot(res, "/tmp/nve_si_mlearn.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,228 @@
+"""Precomputed symmetry functions and their local Jacobians, for fast training.
+
+Training on forces needs ``dG_i/dr_k`` for every atom ``i`` and every atom
+``k`` in its cutoff sphere. Following the practice of n2p2 and aenet, these
+derivatives are computed once per structure and stored sparsely, so that an
+epoch costs one network evaluation instead of a descriptor evaluation with
+double backpropagation.
+
+The Jacobian is obtained from the (autograd-differentiable) descriptor by
+*unfolding* the structure: every neighbour entry ``(i, j, shift)`` becomes its
+own atom at ``r_j + shift @ cell`` in a non-periodic system, so that each
+centre's environment is made of private copies. The derivative of
+``sum_i G_if`` with respect to the unfolded positions then holds
+``dG_if/dr_copy`` without overlap between centres: ``n_features`` backward
+passes give the whole sparse Jacobian, which is folded back onto the original
+atoms in the force expression ``F_k = -sum_{i,f} dE/dG_if dG_if/dr_k``.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = ["FrameFeatures", "Batch", "frame_features", "collate", "energies_and_forces"]
+
+
+@dataclass
+class FrameFeatures:
+    """Symmetry functions, local Jacobian and labels of one structure.
+
+    Attributes
+    ----------
+    features : Tensor (n_atoms, n_features)
+    numbers : Tensor (n_atoms,)
+    owner, target : Tensor (n_entries,)
+        Entry ``q`` holds ``dG_{owner[q]} / dr_{target[q]}``.
+    jacobian : Tensor (n_entries, n_features, 3)
+    energy_eV : float
+    forces_eV_per_A : Tensor (n_atoms, 3) or None
+    group : str
+    """
+
+    features: torch.Tensor
+    numbers: torch.Tensor
+    owner: torch.Tensor
+    target: torch.Tensor
+    jacobian: torch.Tensor
+    energy_eV: float
+    forces_eV_per_A: torch.Tensor | None
+    group: str
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.features.shape[0])
+
+
+def frame_features(descriptor, atoms, energy_eV=float("nan"), forces_eV_per_A=None, group: str = "all",
+                   store_dtype=torch.float32, fast: bool = False) -> FrameFeatures:
+    """Symmetry functions of ``atoms`` and their sparse Jacobian (computed in float64)."""
+    n = len(atoms)
+    i, j, shifts = descriptor.neighbor_pairs(atoms)
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    shifts = np.asarray(shifts, dtype=float)
+    pos = np.asarray(atoms.positions, dtype=float)
+    cell = np.asarray(atoms.cell.array, dtype=float)
+    n_pairs = len(i)
+    # unfolded system: the n centres, then one private copy per neighbour entry
+    unfolded = np.concatenate([pos, pos[j] + shifts @ cell])  # (n + n_pairs, 3)
+    numbers = np.concatenate([atoms.numbers, atoms.numbers[j]])  # (n + n_pairs,)
+    copies = n + np.arange(n_pairs)  # (n_pairs,) index of each neighbour copy
+    upos = torch.tensor(unfolded, dtype=torch.float64, requires_grad=True)
+    args = (upos, torch.as_tensor(numbers), torch.zeros(3, 3, dtype=torch.float64),
+            (i, copies, np.zeros((n_pairs, 3), dtype=np.int64)))
+    g = _compute_first_order(descriptor, *args, fast=fast)[:n]  # (n, n_features)
+    n_feat = g.shape[1]
+    jac = torch.empty(n_feat, n + n_pairs, 3, dtype=torch.float64)  # (n_features, n + n_pairs, 3)
+    for f in range(n_feat):
+        (jac[f],) = torch.autograd.grad(g[:, f].sum(), upos, retain_graph=f < n_feat - 1, allow_unused=False)
+    owner = torch.as_tensor(np.concatenate([np.arange(n), i]))  # (n + n_pairs,) centre of each entry
+    target = torch.as_tensor(np.concatenate([np.arange(n), j]))  # (n + n_pairs,) original atom moved
+    forces = None if forces_eV_per_A is None else torch.as_tensor(np.asarray(forces_eV_per_A), dtype=store_dtype)
+    return FrameFeatures(
+        features=g.detach().to(store_dtype),
+        numbers=torch.as_tensor(np.asarray(atoms.numbers), dtype=torch.long),
+        owner=owner,
+        target=target,
+        jacobian=jac.permute(1, 0, 2).contiguous().to(store_dtype),  # (n_entries, n_features, 3)
+        energy_eV=float(energy_eV),
+        forces_eV_per_A=forces,
+        group=group,
+    )
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Temporarily set torch's intra-op threads (``None``: leave as is)."""
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _compute_first_order(descriptor, *args, fast: bool = False):
+    """``descriptor.compute``; with ``fast``, its numba path (first derivatives only).
+
+    The numba kernels are much faster once compiled, but compiling them costs
+    a minute or more in a fresh process, so the PyTorch path is the default.
+    """
+    if fast:
+        try:
+            return descriptor.compute(*args, fast=True)
+        except TypeError:  # a descriptor without the fast option
+            pass
+    return descriptor.compute(*args)
+
+
+@dataclass
+class Batch:
+    """Several structures concatenated, with global atom indices."""
+
+    features: torch.Tensor  # (n_atoms, n_features)
+    species_idx: torch.Tensor  # (n_atoms,)
+    frame_idx: torch.Tensor  # (n_atoms,)
+    n_atoms: torch.Tensor  # (n_frames,)
+    owner: torch.Tensor  # (n_entries,)
+    target: torch.Tensor  # (n_entries,)
+    jacobian: torch.Tensor  # (n_entries, n_features, 3)
+    energy_eV: torch.Tensor  # (n_frames,)
+    forces_eV_per_A: torch.Tensor  # (n_atoms, 3), NaN where unknown
+    force_mask: torch.Tensor  # (n_atoms,) bool
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.n_atoms.shape[0])
+
+
+def collate(frames: list[FrameFeatures], model) -> Batch:
+    """Concatenate frames into one :class:`Batch` (atom indices offset per frame)."""
+    dtype = frames[0].features.dtype
+    sizes = torch.tensor([f.n_atoms for f in frames])  # (n_frames,)
+    offsets = torch.cumsum(sizes, 0) - sizes  # (n_frames,)
+    forces = [f.forces_eV_per_A if f.forces_eV_per_A is not None else torch.full((f.n_atoms, 3), float("nan"), dtype=dtype)
+              for f in frames]
+    force_t = torch.cat(forces).to(dtype)  # (n_atoms, 3)
+    return Batch(
+        features=torch.cat([f.features for f in frames]),
+        species_idx=model.species_index(torch.cat([f.numbers for f in frames]).numpy()),
+        frame_idx=torch.repeat_interleave(torch.arange(len(frames)), sizes),
+        n_atoms=sizes,
+        owner=torch.cat([f.owner + o for f, o in zip(frames, offsets)]),
+        target=torch.cat([f.target + o for f, o in zip(frames, offsets)]),
+        jacobian=torch.cat([f.jacobian for f in frames]),
+        energy_eV=torch.tensor([f.energy_eV for f in frames], dtype=torch.float64),
+        forces_eV_per_A=force_t,
+        force_mask=~torch.isnan(force_t).any(1),
+    )
+
+
+def energies_and_forces(model, batch: Batch, member: int | None = None, create_graph: bool = False):
+    """Energies (eV) and forces (eV/Å) of a batch from the stored Jacobians.
+
+    Returns
+    -------
+    energies : Tensor of shape (n_members, n_frames)
+        One row per member (or one row for ``member``).
+    forces : Tensor of shape (n_atoms, 3)
+        Forces of the member-mean energy.
+    """
+    with torch.enable_grad():
+        g = batch.features.detach().requires_grad_(True)  # (n_atoms, n_features)
+        energies = model(g, batch.species_idx, batch.frame_idx, batch.n_frames, member=member)  # (n_members, n_frames)
+        (de_dg,) = torch.autograd.grad(energies.mean(0).sum(), g, create_graph=create_graph)  # (n_atoms, n_features)
+    contrib = torch.einsum("qf,qfc->qc", de_dg[batch.owner], batch.jacobian)  # (n_entries, 3)
+    forces = -torch.zeros_like(batch.forces_eV_per_A).index_add(0, batch.target, contrib)  # (n_atoms, 3)
+    return energies, forces
+
+
+def save_features(path, feats: list[FrameFeatures], key: str) -> None:
+    """Cache precomputed frames as safetensors (``key`` identifies descriptor and data)."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from ..io import atomic_path
+
+    tensors, meta = {}, []
+    for k, f in enumerate(feats):
+        for name in ("features", "numbers", "owner", "target", "jacobian"):
+            tensors[f"{k}.{name}"] = getattr(f, name).contiguous()
+        if f.forces_eV_per_A is not None:
+            tensors[f"{k}.forces"] = f.forces_eV_per_A.contiguous()
+        meta.append([f.energy_eV, f.group])
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"key": key, "frames": json.dumps(meta)})
+
+
+def load_features(path, key: str) -> list[FrameFeatures] | None:
+    """Frames cached by :func:`save_features`, or ``None`` if absent, unreadable or for another ``key``."""
+    import json
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    if not Path(path).is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata()
+            if meta.get("key") != key:
+                return None
+            frames = json.loads(meta["frames"])
+            keys = set(fh.keys())
+            out = []
+            for k, (energy, group) in enumerate(frames):
+                t = {name: fh.get_tensor(f"{k}.{name}") for name in ("features", "numbers", "owner", "target", "jacobian")}
+                forces = fh.get_tensor(f"{k}.forces") if f"{k}.forces" in keys else None
+                out.append(FrameFeatures(energy_eV=energy, group=group, forces_eV_per_A=forces, **t))
+    except Exception:  # a damaged cache is recomputed
+        return None
+    return out

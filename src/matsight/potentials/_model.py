@@ -1,0 +1,263 @@
+"""The Behler–Parrinello neural-network potential.
+
+The total energy is a sum of atomic energies, each the output of a small
+multilayer perceptron of the element of that atom, fed with the atom's
+standardised symmetry functions (Behler & Parrinello, Phys. Rev. Lett. 98,
+146401 (2007); Behler, J. Chem. Phys. 134, 074106 (2011))::
+
+    E = sum_i [ s * NN_{Z_i}((G_i - mu_{Z_i}) / sigma_{Z_i}) + e_{Z_i} ]
+
+with ``e_Z`` per-element reference energies fitted by least squares to the
+training energies and ``s`` an energy scale (the spread of the residual
+energies per atom). The networks live in a :class:`torch.nn.ModuleDict` keyed
+by element symbol; the atomic energies are gathered into structures with
+``index_add_`` (the layout of TorchANI, Gao et al., J. Chem. Inf. Model. 60,
+3408 (2020)). An optional ensemble holds several independently trained
+networks per element; their spread is the model's uncertainty.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import MatsightError
+
+__all__ = ["NeuralPotential", "ACTIVATIONS"]
+
+ACTIVATIONS = {"tanh": nn.Tanh, "silu": nn.SiLU, "softplus": nn.Softplus, "celu": nn.CELU}
+
+
+def _mlp(n_in: int, hidden: tuple[int, ...], activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    width = n_in
+    for h in hidden:
+        layers += [nn.Linear(width, h), ACTIVATIONS[activation]()]
+        width = h
+    layers.append(nn.Linear(width, 1))
+    return nn.Sequential(*layers)
+
+
+class NeuralPotential(nn.Module):
+    """Per-element atomic networks on symmetry functions.
+
+    Parameters
+    ----------
+    descriptor : matsight.potentials.ACSF
+        Atom-centred symmetry functions; ``descriptor.n_features`` inputs per atom.
+    species : sequence of str
+        Element symbols the model knows.
+    hidden : tuple of int
+        Widths of the hidden layers of every atomic network.
+    activation : {"tanh", "silu", "softplus", "celu"}
+    n_members : int
+        Number of ensemble members (independent networks per element).
+
+    Attributes
+    ----------
+    networks : torch.nn.ModuleDict
+        ``networks[symbol][member]`` is that element's MLP (``n_features -> 1``).
+    feature_mean, feature_std : Tensor of shape (n_species, n_features)
+        Standardisation of the inputs, per element.
+    reference_energies : Tensor of shape (n_species,)
+        Per-element reference energies in eV.
+    energy_scale : Tensor of shape ()
+        Scale of the network output, in eV.
+    """
+
+    def __init__(self, descriptor, species, hidden=(24, 24), activation: str = "tanh", n_members: int = 1):
+        super().__init__()
+        from ase.data import atomic_numbers
+
+        if activation not in ACTIVATIONS:
+            raise MatsightError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
+        species = [str(s) for s in species]
+        unknown = [s for s in species if s not in atomic_numbers]
+        if unknown or not species:
+            raise MatsightError(f"invalid element symbols {unknown or species!r}")
+        self.descriptor = descriptor
+        self.species = tuple(sorted(set(species), key=lambda s: atomic_numbers[s]))
+        self.hidden = tuple(int(h) for h in hidden)
+        self.activation = activation
+        self.n_members = int(n_members)
+        n_feat = int(descriptor.n_features)
+        n_sp = len(self.species)
+        self.networks = nn.ModuleDict(
+            {s: nn.ModuleList([_mlp(n_feat, self.hidden, activation) for _ in range(self.n_members)]) for s in self.species}
+        )
+        z_to_index = torch.full((119,), -1, dtype=torch.long)
+        for k, s in enumerate(self.species):
+            z_to_index[atomic_numbers[s]] = k
+        self.register_buffer("z_to_index", z_to_index)  # (119,) atomic number -> species index
+        self.register_buffer("feature_mean", torch.zeros(n_sp, n_feat))
+        self.register_buffer("feature_std", torch.ones(n_sp, n_feat))
+        self.register_buffer("reference_energies", torch.zeros(n_sp))
+        self.register_buffer("energy_scale", torch.ones(()))
+
+    @property
+    def n_features(self) -> int:
+        return int(self.descriptor.n_features)
+
+    # ------------------------------------------------------------------ fitting helpers
+    def species_index(self, numbers) -> torch.Tensor:
+        """Species index of each atom, shape (n_atoms,); unknown elements raise."""
+        z = torch.as_tensor(np.asarray(numbers), dtype=torch.long, device=self.z_to_index.device)
+        idx = self.z_to_index[z]  # (n_atoms,)
+        if (idx < 0).any():
+            from ase.data import chemical_symbols
+
+            bad = sorted({chemical_symbols[int(v)] for v in z[idx < 0]})
+            raise MatsightError(
+                f"the structure contains {', '.join(bad)}, which the model was not trained on "
+                f"(it knows {', '.join(self.species)})"
+            )
+        return idx
+
+    @torch.no_grad()
+    def fit_scalers(self, features: torch.Tensor, species_idx: torch.Tensor) -> "NeuralPotential":
+        """Set the per-element feature means and standard deviations.
+
+        Parameters
+        ----------
+        features : Tensor of shape (n_atoms, n_features)
+        species_idx : Tensor of shape (n_atoms,)
+        """
+        for k, s in enumerate(self.species):
+            x = features[species_idx == k].to(self.feature_mean.dtype)  # (n_k, n_features)
+            if len(x) == 0:
+                continue
+            self.feature_mean[k] = x.mean(0)
+            std = x.std(0, unbiased=False) if len(x) > 1 else torch.ones_like(x[0])
+            self.feature_std[k] = torch.where(std > 1e-8, std, torch.ones_like(std))
+        return self
+
+    @torch.no_grad()
+    def fit_reference_energies(self, counts: np.ndarray, energies_eV: np.ndarray) -> np.ndarray:
+        """Least-squares per-element reference energies; sets ``energy_scale``.
+
+        Parameters
+        ----------
+        counts : ndarray of shape (n_frames, n_species)
+            Number of atoms of each element in each frame.
+        energies_eV : ndarray of shape (n_frames,)
+
+        Returns
+        -------
+        ndarray of shape (n_frames,)
+            Residual energies per atom (eV/atom) after subtracting the references.
+        """
+        counts = np.asarray(counts, dtype=float)
+        energies_eV = np.asarray(energies_eV, dtype=float)
+        e_ref, *_ = np.linalg.lstsq(counts, energies_eV, rcond=None)  # (n_species,)
+        resid = (energies_eV - counts @ e_ref) / counts.sum(1)  # (n_frames,)
+        self.reference_energies.copy_(torch.as_tensor(e_ref))
+        scale = float(np.std(resid)) if len(resid) > 1 else 0.0
+        self.energy_scale.fill_(scale if scale > 1e-3 else 0.1)
+        return resid
+
+    # ------------------------------------------------------------------ evaluation
+    def atomic_energies(self, features: torch.Tensor, species_idx: torch.Tensor, member: int | None = None) -> torch.Tensor:
+        """Atomic energies in eV.
+
+        Parameters
+        ----------
+        features : Tensor of shape (n_atoms, n_features)
+            Raw (unscaled) symmetry functions.
+        species_idx : Tensor of shape (n_atoms,)
+        member : int, optional
+            Only this ensemble member (default: all).
+
+        Returns
+        -------
+        Tensor of shape (n_members, n_atoms), or (1, n_atoms) with ``member``.
+        """
+        members = range(self.n_members) if member is None else [member]
+        x = (features - self.feature_mean[species_idx]) / self.feature_std[species_idx]  # (n_atoms, n_features)
+        out = features.new_zeros(len(members), features.shape[0])  # (n_members, n_atoms)
+        for k, sym in enumerate(self.species):
+            sel = (species_idx == k).nonzero().flatten()  # (n_k,) atoms of this element
+            if sel.numel() == 0:
+                continue
+            xs = x.index_select(0, sel)  # (n_k, n_features)
+            nets = self.networks[sym]
+            e = torch.stack([nets[m](xs).squeeze(-1) for m in members])  # (n_members, n_k)
+            out = out.index_add(1, sel, e)
+        return out * self.energy_scale + self.reference_energies[species_idx]  # (n_members, n_atoms)
+
+    def forward(self, features: torch.Tensor, species_idx: torch.Tensor, frame_idx: torch.Tensor | None = None,
+                n_frames: int | None = None, member: int | None = None) -> torch.Tensor:
+        """Total energies in eV.
+
+        Parameters
+        ----------
+        features : Tensor of shape (n_atoms, n_features)
+        species_idx : Tensor of shape (n_atoms,)
+        frame_idx : Tensor of shape (n_atoms,), optional
+            Structure of each atom (default: all in one structure).
+        n_frames : int, optional
+        member : int, optional
+
+        Returns
+        -------
+        Tensor of shape (n_members, n_frames)
+        """
+        e_atom = self.atomic_energies(features, species_idx, member)  # (n_members, n_atoms)
+        if frame_idx is None:
+            return e_atom.sum(1, keepdim=True)  # (n_members, 1)
+        n_frames = int(frame_idx.max()) + 1 if n_frames is None else n_frames
+        energies = e_atom.new_zeros(e_atom.shape[0], n_frames)  # (n_members, n_frames)
+        energies.index_add_(1, frame_idx, e_atom)
+        return energies
+
+    def compute(self, atoms, dtype=torch.float64, forces: bool = True, stress: bool = False, fast: bool = False):
+        """Energy, forces and stress of one structure, by automatic differentiation.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+        dtype : torch.dtype
+            Precision of the computation (float64 by default).
+        forces, stress : bool
+            What to differentiate. ``stress`` needs a periodic cell.
+        fast : bool
+            Use the descriptor's compiled (numba) kernels if it has them.
+
+        Returns
+        -------
+        dict
+            ``energy`` (eV, ensemble mean), ``energies`` (eV, per member, shape
+            (n_members,)), ``forces`` (eV/Å, shape (n_atoms, 3)), ``stress``
+            (eV/Å³, Voigt (6,), ASE's sign convention).
+        """
+        idx = self.species_index(atoms.numbers)  # (n_atoms,)
+        pairs = self.descriptor.neighbor_pairs(atoms)
+        pos = torch.tensor(np.asarray(atoms.positions), dtype=dtype, requires_grad=forces)  # (n_atoms, 3)
+        cell = torch.tensor(np.asarray(atoms.cell.array), dtype=dtype)  # (3, 3)
+        numbers = torch.as_tensor(np.asarray(atoms.numbers), dtype=torch.long)
+        strain = torch.zeros(3, 3, dtype=dtype, requires_grad=stress)  # (3, 3) symmetric displacement gradient
+        if stress:
+            deform = torch.eye(3, dtype=dtype) + 0.5 * (strain + strain.T)  # (3, 3)
+            pos_s, cell_s = pos @ deform, cell @ deform  # (n_atoms, 3), (3, 3)
+        else:
+            pos_s, cell_s = pos, cell
+        with torch.enable_grad():
+            from ._batch import _compute_first_order
+
+            g = _compute_first_order(self.descriptor, pos_s, numbers, cell_s, pairs, fast=fast)  # (n_atoms, n_features)
+            e_members = self.forward(g.to(dtype), idx)[:, 0]  # (n_members,)
+            energy = e_members.mean()
+            wrt = [t for t, flag in ((pos, forces), (strain, stress)) if flag]
+            grads = torch.autograd.grad(energy, wrt) if wrt else []
+        out = {"energy": float(energy.detach()), "energies": e_members.detach().cpu().numpy().astype(float)}
+        k = 0
+        if forces:
+            out["forces"] = -grads[k].detach().cpu().numpy().astype(float)
+            k += 1
+        if stress:
+            volume = abs(float(np.linalg.det(np.asarray(atoms.cell.array))))
+            s = grads[k].detach().cpu().numpy().astype(float) / volume  # (3, 3)
+            out["stress"] = s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+        return out
+
+    def extra_repr(self) -> str:
+        return f"species={self.species}, n_features={self.n_features}, hidden={self.hidden}, members={self.n_members}"

@@ -1,0 +1,456 @@
+"""Training Behler–Parrinello potentials on energies and forces.
+
+The loss is a weighted sum of the mean squared error of the energy per atom
+(eV/atom) and of the force components (eV/Å)::
+
+    L = w_E * mean_frames((E - E_ref)^2 / N^2) + w_F * mean_components((F - F_ref)^2)
+
+minimised with Adam on mini-batches of structures, with a held-out
+validation split, a reduce-on-plateau learning-rate schedule and early
+stopping on the validation loss (the best weights are kept). A checkpoint
+(model, optimizer, scheduler, random generator and epoch, as safetensors with
+JSON metadata) is written atomically after every epoch, so interrupting the
+training loses at most one epoch; ``fit`` resumes from it when it exists.
+An ensemble trains ``ensemble`` members from seeds ``random_state + m``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import MatsightError
+
+__all__ = ["PotentialTrainer", "TrainSummary"]
+
+
+@dataclass
+class TrainSummary:
+    """What a training run did, in the units its names state."""
+
+    n_frames_train: int
+    n_frames_validation: int
+    n_atoms_train: int
+    species: list
+    n_features: int
+    n_parameters: int
+    epochs_run: list
+    best_epoch: list
+    energy_mae_meV_per_atom_validation: float
+    force_mae_meV_per_A_validation: float
+    energy_mae_meV_per_atom_train: float
+    force_mae_meV_per_A_train: float
+    seconds: float
+    featurize_seconds: float
+    resumed_from_epoch: int | None
+    config: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def _finite(obj):
+    """Replace infinities by +-1e300 so that a state survives JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and math.isinf(obj):
+        return math.copysign(1e300, obj)
+    return obj
+
+
+def _init_member(model, member: int, gen: torch.Generator) -> None:
+    """Xavier-uniform weights and zero biases for one member, from ``gen``."""
+    with torch.no_grad():
+        for sym in model.species:
+            for layer in model.networks[sym][member]:
+                if isinstance(layer, torch.nn.Linear):
+                    fan_out, fan_in = layer.weight.shape
+                    bound = math.sqrt(6.0 / (fan_in + fan_out))
+                    layer.weight.copy_(torch.rand(layer.weight.shape, generator=gen, dtype=torch.float64) * 2 * bound - bound)
+                    layer.bias.zero_()
+
+
+def _member_params(model, member: int) -> list:
+    return [p for sym in model.species for p in model.networks[sym][member].parameters()]
+
+
+def _member_state(model, member: int) -> dict:
+    return {f"{sym}.{k}": v.detach().clone() for sym in model.species
+            for k, v in model.networks[sym][member].state_dict().items()}
+
+
+def _set_member_state(model, member: int, state: dict) -> None:
+    for sym in model.species:
+        sub = {k[len(sym) + 1:]: v for k, v in state.items() if k.startswith(sym + ".")}
+        model.networks[sym][member].load_state_dict(sub)
+
+
+class PotentialTrainer:
+    """Fit a :class:`~matsight.potentials.NeuralPotential` to energies and forces.
+
+    Parameters
+    ----------
+    r_cut : float
+        Cutoff radius of the symmetry functions, Å.
+    n_g2, n_g4 : int
+        Radial and angular symmetry functions per element (pair); passed to
+        ``ACSF.default_for``. Ignored when ``descriptor`` is given.
+    descriptor : ACSF, optional
+        A ready descriptor.
+    hidden : tuple of int
+        Hidden layer widths of each atomic network.
+    activation : str
+    epochs : int
+        Maximum number of epochs per ensemble member.
+    batch_size : int
+        Structures per mini-batch.
+    learning_rate : float
+    energy_weight, force_weight : float
+        Loss weights of the per-atom energy (eV/atom)² and force (eV/Å)² terms.
+    validation_fraction : float
+        Fraction of structures held out for early stopping.
+    patience : int
+        Epochs without validation improvement before stopping.
+    ensemble : int
+        Number of independently initialised members.
+    random_state : int
+        Seed of the split, the initialisation and the shuffling.
+    dtype : torch.dtype
+        Training precision (float32 is faster; the calculator uses float64).
+    max_seconds : float, optional
+        Stop (keeping the best weights) after this wall time, counted from the
+        start of ``fit``; what is left after the featurization is shared
+        equally by the ensemble members.
+    n_threads : int or None
+        Torch threads during training (default 1: the tensors are small, and
+        several threads only spin on a busy machine); ``None`` leaves torch's
+        setting alone.
+    fast_features : bool
+        Compute the symmetry functions and their Jacobians with the
+        descriptor's numba kernels (faster for large data sets, after a
+        compilation of a minute or more).
+
+    Attributes
+    ----------
+    model_ : NeuralPotential
+    history_ : list of dict
+        Per epoch: member, epoch, train and validation losses, learning rate.
+    summary_ : TrainSummary
+
+    References
+    ----------
+    J. Behler, "Atom-centered symmetry functions for constructing
+    high-dimensional neural network potentials", J. Chem. Phys. 134, 074106 (2011).
+    """
+
+    def __init__(self, r_cut: float = 5.0, n_g2: int = 8, n_g4: int = 8, descriptor=None, hidden=(24, 24),
+                 activation: str = "tanh", epochs: int = 200, batch_size: int = 8, learning_rate: float = 5e-3,
+                 energy_weight: float = 1.0, force_weight: float = 0.03, validation_fraction: float = 0.1,
+                 patience: int = 50, ensemble: int = 1, random_state: int = 0, dtype=torch.float32,
+                 max_seconds: float | None = None, n_threads: int | None = 1,
+                 fast_features: bool = False):
+        self.r_cut = r_cut
+        self.n_g2 = n_g2
+        self.n_g4 = n_g4
+        self.descriptor = descriptor
+        self.hidden = hidden
+        self.activation = activation
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.energy_weight = energy_weight
+        self.force_weight = force_weight
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.ensemble = ensemble
+        self.random_state = random_state
+        self.dtype = dtype
+        self.max_seconds = max_seconds
+        self.n_threads = n_threads
+        self.fast_features = fast_features
+
+    def _check(self) -> None:
+        checks = [
+            (self.r_cut > 0, f"r_cut must be positive, got {self.r_cut}"),
+            (int(self.epochs) >= 1, f"epochs must be at least 1, got {self.epochs}"),
+            (int(self.ensemble) >= 1, f"ensemble must be at least 1, got {self.ensemble}"),
+            (int(self.batch_size) >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
+            (0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction}"),
+            (self.force_weight >= 0 and self.energy_weight >= 0, "loss weights must be non-negative"),
+            (self.force_weight + self.energy_weight > 0, "at least one loss weight must be positive"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise MatsightError(msg)
+
+    def config(self) -> dict:
+        return {
+            "r_cut": self.r_cut, "n_g2": self.n_g2, "n_g4": self.n_g4, "hidden": list(self.hidden),
+            "activation": self.activation, "epochs": int(self.epochs), "batch_size": int(self.batch_size),
+            "learning_rate": self.learning_rate, "energy_weight": self.energy_weight,
+            "force_weight": self.force_weight, "validation_fraction": self.validation_fraction,
+            "patience": int(self.patience), "ensemble": int(self.ensemble), "random_state": int(self.random_state),
+            "dtype": str(self.dtype).replace("torch.", ""),
+        }
+
+    # ------------------------------------------------------------------
+    def fit(self, data, checkpoint=None, progress=None, feature_cache=None) -> "PotentialTrainer":
+        """Train on ``data``.
+
+        Parameters
+        ----------
+        data : path-like, str or list
+            An ASE-readable file, a bundled name, a list of ``ase.Atoms`` with
+            energies, or a list of :class:`LabelledFrame`.
+        checkpoint : path-like, optional
+            Stem of the checkpoint (``X.safetensors`` + ``X.json``); resumed
+            from when it exists, deleted after a successful fit.
+        progress : callable, optional
+            ``progress(n_epochs_done, total, message)`` after every epoch.
+        feature_cache : path-like, optional
+            Keep the precomputed symmetry functions and Jacobians in this
+            safetensors file (reused when descriptor and data match). By
+            default they are cached next to the checkpoint and deleted with it.
+
+        Returns
+        -------
+        self
+        """
+        from ._batch import torch_threads
+
+        with torch_threads(self.n_threads):
+            return self._fit(data, checkpoint, progress, feature_cache)
+
+    def _fit(self, data, checkpoint, progress, feature_cache) -> "PotentialTrainer":
+        from . import ACSF
+        from ._batch import collate, frame_features, load_features, save_features
+        from ._data import LabelledFrame, read_frames
+        from ._model import NeuralPotential
+
+        self._check()
+        t_start = time.perf_counter()
+        if isinstance(data, (list, tuple)) and data and isinstance(data[0], LabelledFrame):
+            frames = list(data)
+        else:
+            frames = read_frames(data, require_energy=True)
+        if len(frames) < 2:
+            raise MatsightError(f"training needs at least 2 structures with energies, got {len(frames)}")
+        species = sorted({s for fr in frames for s in fr.atoms.get_chemical_symbols()})
+        descriptor = self.descriptor or ACSF.default_for(species, r_cut=self.r_cut, n_g2=self.n_g2, n_g4=self.n_g4)
+        n_members = int(self.ensemble)
+        model = NeuralPotential(descriptor, species, tuple(self.hidden), self.activation, n_members)
+
+        t0 = time.perf_counter()
+        key = hashlib.sha256(json.dumps([descriptor.to_dict(), str(self.dtype), len(frames),
+                                         sum(fr.energy_eV for fr in frames), sum(len(fr.atoms) for fr in frames)],
+                                        default=str).encode()).hexdigest()
+        cache = None if checkpoint is None else Path(str(checkpoint) + ".features.safetensors")
+        if feature_cache is not None:
+            cache = Path(feature_cache)
+        feats = load_features(cache, key) if cache is not None else None
+        if feats is None:
+            feats = []
+            for k, fr in enumerate(frames):
+                feats.append(frame_features(descriptor, fr.atoms, fr.energy_eV, fr.forces_eV_per_A, fr.group, self.dtype,
+                                            fast=self.fast_features))
+                if progress is not None:
+                    progress(0, None, f"features {k + 1}/{len(frames)}")
+            if cache is not None:
+                save_features(cache, feats, key)
+        featurize_seconds = time.perf_counter() - t0
+
+        # split
+        n = len(feats)
+        split_gen = torch.Generator().manual_seed(int(self.random_state))
+        perm = torch.randperm(n, generator=split_gen).tolist()
+        n_val = int(round(self.validation_fraction * n))
+        n_val = min(max(n_val, 1 if self.validation_fraction > 0 else 0), n - 1)
+        val_idx, train_idx = sorted(perm[:n_val]), sorted(perm[n_val:])
+        train = [feats[k] for k in train_idx]
+        val = [feats[k] for k in val_idx]
+
+        # scalers and reference energies from the training split
+        all_train = collate(train, model)
+        model.fit_scalers(all_train.features.double(), all_train.species_idx)
+        counts = np.zeros((len(train), len(model.species)))
+        for r, f in enumerate(train):
+            np.add.at(counts[r], model.species_index(f.numbers.numpy()).numpy(), 1)
+        model.fit_reference_energies(counts, np.array([f.energy_eV for f in train]))
+        model.to(self.dtype)
+        val_batch = collate(val, model) if val else None
+
+        config = self.config()
+        fingerprint = [n, float(sum(f.energy_eV for f in frames)), int(sum(f.n_atoms for f in feats))]
+        history: list[dict] = []
+        best_epochs = [0] * n_members
+        epochs_run = [0] * n_members
+        start_member, start_epoch, resumed = 0, 0, None
+        resume = None
+        if checkpoint is not None:
+            from ._io import _suffixed, load_checkpoint
+
+            resume = load_checkpoint(checkpoint)
+        if resume is not None:
+            tensors, state = resume
+            if state.get("config") != config or state.get("fingerprint") != fingerprint:
+                raise MatsightError(
+                    f"checkpoint {_suffixed(Path(checkpoint), '.safetensors')} was written for other data or "
+                    "settings; delete it or choose another output"
+                )
+            model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+            start_member, start_epoch = state["member"], state["epoch"]
+            history, best_epochs, epochs_run = state["history"], state["best_epochs"], state["epochs_run"]
+            resumed = start_epoch
+
+        total = n_members * int(self.epochs)
+        t_train = time.perf_counter()
+        budget = None if self.max_seconds is None else max(0.0, self.max_seconds - (t_train - t_start))
+        for m in range(start_member, n_members):
+            # the time budget left after featurization is shared equally by the members still to train
+            deadline = None if budget is None else t_train + budget * (m + 1 - start_member) / (n_members - start_member)
+            gen = torch.Generator().manual_seed(int(self.random_state) + 1000 * m + 1)
+            resuming = resume is not None and m == start_member and not resume[1].get("fresh")
+            if not resuming:
+                _init_member(model, m, gen)
+            params = _member_params(model, m)
+            opt = torch.optim.Adam(params, lr=self.learning_rate)
+            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(2, int(self.patience) // 4),
+                                                               min_lr=self.learning_rate * 1e-3)
+            best_val, bad, best_state, epoch = math.inf, 0, _member_state(model, m), 0
+            if resuming:
+                tensors, state = resume
+                gen.set_state(tensors["rng"])
+                opt_state = state["optimizer"]
+                opt_state["state"] = {int(pid): {k: tensors[f"optim.{pid}.{k}"] for k in keys}
+                                      for pid, keys in opt_state.pop("state_keys").items()}
+                opt.load_state_dict(opt_state)
+                sched.load_state_dict(state["scheduler"])
+                best_val, bad, epoch = state["best_val"], state["bad_epochs"], start_epoch
+                best_state = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
+                if state.get("member_done"):
+                    epoch = int(self.epochs)
+            while epoch < int(self.epochs) and bad < int(self.patience):
+                if deadline is not None and time.perf_counter() > deadline:
+                    break
+                order = torch.randperm(len(train), generator=gen).tolist()
+                losses = []
+                for b in range(0, len(order), int(self.batch_size)):
+                    batch = collate([train[k] for k in order[b:b + int(self.batch_size)]], model)
+                    opt.zero_grad()
+                    loss, _, _ = self._loss(model, batch, m, create_graph=self.force_weight > 0)
+                    loss.backward()
+                    opt.step()
+                    losses.append(loss.item() * batch.n_frames)
+                train_loss = sum(losses) / len(train)
+                if val_batch is not None:
+                    val_loss, e_mae, f_mae = (float(v) for v in self._loss(model, val_batch, m, create_graph=False, no_grad=True))
+                else:
+                    val_loss, e_mae, f_mae = train_loss, math.nan, math.nan
+                sched.step(val_loss)
+                epoch += 1
+                if val_loss < best_val * (1 - 1e-4):
+                    best_val, bad, best_state = val_loss, 0, _member_state(model, m)
+                    best_epochs[m] = epoch
+                else:
+                    bad += 1
+                epochs_run[m] = epoch
+                history.append({"member": m, "epoch": epoch, "train_loss": train_loss, "validation_loss": val_loss,
+                                "validation_energy_mae_meV_per_atom": e_mae * 1e3,
+                                "validation_force_mae_meV_per_A": f_mae * 1e3, "learning_rate": opt.param_groups[0]["lr"]})
+                if checkpoint is not None:
+                    self._save(checkpoint, model, m, epoch, opt, sched, gen, best_val, bad, best_state,
+                               history, best_epochs, epochs_run, config, fingerprint, member_done=False)
+                if progress is not None:
+                    progress(m * int(self.epochs) + epoch, total,
+                             f"member {m + 1}/{n_members} epoch {epoch}: val E {e_mae * 1e3:.2f} meV/atom, F {f_mae * 1e3:.0f} meV/Å")
+            _set_member_state(model, m, best_state)
+            if checkpoint is not None and m + 1 < n_members:
+                self._save(checkpoint, model, m + 1, 0, None, None, gen, math.inf, 0, {}, history, best_epochs,
+                           epochs_run, config, fingerprint, member_done=False, fresh=True)
+        model.eval()
+
+        def _maes(batch):
+            if batch is None:
+                return math.nan, math.nan
+            e, f = self._predict(model, batch)
+            e_err = ((e - batch.energy_eV.to(e.dtype)) / batch.n_atoms.to(e.dtype)).abs().mean()
+            f_err = (f - batch.forces_eV_per_A)[batch.force_mask].abs().mean() if batch.force_mask.any() else torch.tensor(math.nan)
+            return float(e_err) * 1e3, float(f_err) * 1e3
+
+        tr_e, tr_f = _maes(all_train)
+        va_e, va_f = _maes(val_batch)
+        self.model_ = model
+        self.history_ = history
+        self.summary_ = TrainSummary(
+            n_frames_train=len(train), n_frames_validation=len(val), n_atoms_train=int(all_train.n_atoms.sum()),
+            species=list(model.species), n_features=model.n_features,
+            n_parameters=sum(p.numel() for p in model.parameters()), epochs_run=epochs_run, best_epoch=best_epochs,
+            energy_mae_meV_per_atom_validation=va_e, force_mae_meV_per_A_validation=va_f,
+            energy_mae_meV_per_atom_train=tr_e, force_mae_meV_per_A_train=tr_f,
+            seconds=time.perf_counter() - t_start, featurize_seconds=featurize_seconds, resumed_from_epoch=resumed,
+            config=config,
+        )
+        if checkpoint is not None:
+            for suffix in (".safetensors", ".json", ".features.safetensors"):
+                Path(str(checkpoint) + suffix).unlink(missing_ok=True)
+        return self
+
+    # ------------------------------------------------------------------
+    def _loss(self, model, batch, member, create_graph, no_grad=False):
+        from ._batch import energies_and_forces
+
+        e, f = energies_and_forces(model, batch, member=member, create_graph=create_graph and not no_grad)
+        e = e[0]  # (n_frames,)
+        n_at = batch.n_atoms.to(e.dtype)  # (n_frames,)
+        de = (e - batch.energy_eV.to(e.dtype)) / n_at  # (n_frames,) eV/atom
+        loss = self.energy_weight * (de**2).mean()
+        f_mae = torch.tensor(math.nan)
+        if batch.force_mask.any():
+            df = (f - batch.forces_eV_per_A)[batch.force_mask]  # (n_known, 3)
+            loss = loss + self.force_weight * (df**2).mean()
+            f_mae = df.abs().mean()
+        if no_grad:
+            return loss.detach(), de.abs().mean().detach(), f_mae.detach()
+        return loss, de.abs().mean(), f_mae
+
+    @staticmethod
+    def _predict(model, batch):
+        from ._batch import energies_and_forces
+
+        e, f = energies_and_forces(model, batch)
+        return e.mean(0).detach(), f.detach()
+
+    @staticmethod
+    def _save(path, model, member, epoch, opt, sched, gen, best_val, bad, best_state, history, best_epochs,
+              epochs_run, config, fingerprint, member_done, fresh=False):
+        from ._io import save_checkpoint
+
+        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+        tensors.update({f"best.{k}": v for k, v in best_state.items()})
+        tensors["rng"] = gen.get_state()
+        state = {"member": member, "epoch": epoch, "best_val": best_val if math.isfinite(best_val) else 1e300,
+                 "bad_epochs": bad, "history": history, "best_epochs": best_epochs, "epochs_run": epochs_run,
+                 "config": config, "fingerprint": fingerprint, "member_done": member_done}
+        if fresh:
+            state["fresh"] = True
+        if opt is not None:
+            sd = opt.state_dict()
+            keys = {}
+            for pid, st in sd["state"].items():
+                keys[str(pid)] = []
+                for k, v in st.items():
+                    tensors[f"optim.{pid}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+                    keys[str(pid)].append(k)
+            state["optimizer"] = {"param_groups": _finite(sd["param_groups"]), "state_keys": keys}
+            state["scheduler"] = _finite(sched.state_dict())
+        save_checkpoint(path, tensors, state)

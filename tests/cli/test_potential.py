@@ -1,0 +1,118 @@
+"""``matsight potential train|test|md|label`` end to end on small EMT-labelled data."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+KEYS = {"n_frames", "energy_mae_meV_per_atom", "energy_rmse_meV_per_atom", "force_mae_meV_per_A", "force_rmse_meV_per_A"}
+
+
+def _emt_file(path, n=8, seed=0, labelled=True):
+    import ase.io
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(n):
+        a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
+        a.positions += rng.normal(scale=0.08, size=a.positions.shape)
+        if labelled:
+            a.calc = EMT()
+            a.calc = SinglePointCalculator(a, energy=a.get_potential_energy(), forces=a.get_forces())
+        a.info["config_type"] = f"set{k % 2}"
+        frames.append(a)
+    ase.io.write(path, frames, format="extxyz")
+    return path
+
+
+def test_train_test_md_pipeline(cli, tmp_path):
+    data = _emt_file(tmp_path / "cu.xyz")
+    model = tmp_path / "cu-model"
+    r = cli(["potential", "train", data, "--out", model, "--epochs", 3, "--r-cut", 4.0, "--n-g2", 4, "--n-g4", 4,
+             "--hidden", "8", "--seed", 1, "--ensemble", 2, "--json"])
+    assert r.code == 0, r.err
+    out = r.json()
+    assert out["epochs_run"] == [3, 3] and out["species"] == ["Cu"]
+    assert (tmp_path / "cu-model.safetensors").is_file() and (tmp_path / "cu-model.json").is_file()
+    assert not (tmp_path / "cu-model.ckpt.safetensors").exists()
+
+    plot = tmp_path / "parity.png"
+    r = cli(["potential", "test", model, data, "--json", "--plot", plot])
+    assert r.code == 0, r.err
+    res = r.json()
+    assert KEYS <= set(res) and res["n_frames"] == 8
+    assert res["mean_energy_std_meV_per_atom"] > 0  # the ensemble's spread
+    assert set(res["by_group"]) == {"set0", "set1"}
+    assert all(KEYS <= set(v) for v in res["by_group"].values())
+    assert sum(v["n_frames"] for v in res["by_group"].values()) == 8
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+    # cross-check the CLI against the Python API
+    from matsight.potentials import evaluate, load
+
+    api = evaluate(load(model), data)
+    assert res["force_mae_meV_per_A"] == pytest.approx(api.force_mae_meV_per_A, rel=1e-9)
+
+    r = cli(["potential", "md", model, data, "--steps", 20, "--temperature-K", 300, "--json"])
+    assert r.code == 0, r.err
+    md = r.json()
+    assert md["steps"] == 20 and md["n_atoms"] == 8 and md["ensemble"] == "nve"
+    assert abs(md["energy_drift_meV_per_atom"]) < 5.0
+    r = cli(["potential", "md", model, data, "--steps", 5, "--ensemble", "langevin", "--repeat", "1,2,1", "--json"])
+    assert r.code == 0 and r.json()["n_atoms"] == 16
+
+    r = cli(["potential", "test", model, data])  # human-readable table
+    assert r.code == 0 and "set0" in r.out
+
+
+def test_label_with_emt(cli, tmp_path):
+    import ase.io
+    from ase.calculators.emt import EMT
+
+    src = _emt_file(tmp_path / "bare.xyz", n=2, labelled=False)
+    out = tmp_path / "labelled.xyz"
+    r = cli(["potential", "label", src, "--method", "EMT", "--out", out, "--json"])
+    assert r.code == 0, r.err
+    assert r.json()["n_structures"] == 2
+    frames = ase.io.read(out, ":")
+    ref = ase.io.read(src, "1")
+    ref.calc = EMT()
+    assert frames[1].get_potential_energy() == pytest.approx(ref.get_potential_energy(), abs=1e-8)
+    np.testing.assert_allclose(frames[1].get_forces(), ref.get_forces(), atol=1e-8)
+
+
+def test_label_with_gfn2_xtb(cli, tmp_path):
+    pytest.importorskip("tblite")
+    import ase.io
+    from ase.build import molecule
+
+    src = tmp_path / "h2o.xyz"
+    ase.io.write(src, molecule("H2O"))
+    out = tmp_path / "h2o-xtb.xyz"
+    r = cli(["potential", "label", src, "--method", "gfn2-xtb", "--out", out, "--json"])
+    assert r.code == 0, r.err
+    a = ase.io.read(out)
+    # GFN2-xTB total energy of water is about -5.07 Hartree
+    assert a.get_potential_energy() / 27.211386 == pytest.approx(-5.07, abs=0.02)
+    assert a.info["label_method"] == "GFN2-xTB"
+
+
+def test_cli_errors_exit_2(cli, tmp_path):
+    data = _emt_file(tmp_path / "cu.xyz", n=3)
+    bare = _emt_file(tmp_path / "bare.xyz", n=3, labelled=False)
+    cases = [
+        (["potential", "test", tmp_path / "nope", data, "--json"], "neither a model file"),
+        (["potential", "train", bare, "--out", tmp_path / "m", "--epochs", 1], "has no energy"),
+        (["potential", "train", data, "--out", tmp_path / "m", "--hidden", "a,b"], "--hidden"),
+        (["potential", "label", bare, "--method", "DFT", "--out", tmp_path / "x.xyz"], "unknown labelling method"),
+        (["potential", "test", "si-mlearn", data, "--json"], "Cu, which the model was not trained on"),
+        (["potential", "md", "si-mlearn", tmp_path / "missing.xyz"], "does not exist"),
+        (["potential", "md", "si-mlearn", data, "--ensemble", "npt"], "unknown MD ensemble"),
+    ]
+    for argv, msg in cases:
+        r = cli(argv)
+        assert r.code == 2, (argv, r.err)
+        assert msg in r.err, (argv, r.err)
+        assert "Traceback" not in r.err

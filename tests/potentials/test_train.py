@@ -1,0 +1,198 @@
+"""Training: loss decreases, reproducibility, checkpoints and resume, ensembles, data errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from matsight import MatsightError
+from matsight.potentials import Calculator, PotentialTrainer, evaluate, read_frames
+
+
+def emt_frames(n=14, seed=0):
+    """Rattled, strained Cu cells labelled with ASE's EMT (an independent reference)."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
+        a.set_cell(a.cell.array @ (np.eye(3) + rng.uniform(-0.02, 0.02, (3, 3))), scale_atoms=True)
+        a.positions += rng.normal(scale=0.08, size=a.positions.shape)
+        a.calc = EMT()
+        e, f = a.get_potential_energy(), a.get_forces()
+        a.calc = SinglePointCalculator(a, energy=e, forces=f)
+        a.info["config_type"] = "rattled" if k % 2 else "strained"
+        out.append(a)
+    return out
+
+
+SMALL = dict(r_cut=4.0, n_g2=4, n_g4=4, hidden=(8,), batch_size=4, learning_rate=1e-2, patience=100)
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return emt_frames()
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_training_beats_the_reference_energy_baseline(frames):
+    tr = PotentialTrainer(**SMALL, epochs=40, random_state=0).fit(frames)
+    assert tr.summary_.epochs_run == [40]
+    losses = [h["train_loss"] for h in tr.history_]
+    assert losses[-1] < 0.5 * losses[0]
+    res = evaluate(tr.model_, frames)
+    # baseline: reference energy only (zero network) and zero forces
+    f_ref = np.concatenate([a.get_forces() for a in frames])
+    assert res.force_mae_meV_per_A < 0.7 * np.abs(f_ref).mean() * 1e3
+    e_pa = np.array([a.get_potential_energy() / len(a) for a in frames])
+    assert res.energy_mae_meV_per_atom < np.abs(e_pa - e_pa.mean()).mean() * 1e3
+    assert set(res.by_group) == {"rattled", "strained"}
+    # the training code path and the calculator agree on the training errors (float32 vs float64)
+    assert tr.summary_.force_mae_meV_per_A_train == pytest.approx(
+        evaluate(tr.model_, [frames[k] for k in range(len(frames))]).force_mae_meV_per_A, rel=0.3)
+
+
+def test_training_is_reproducible_from_the_seed(frames):
+    a = PotentialTrainer(**SMALL, epochs=5, random_state=3).fit(frames)
+    b = PotentialTrainer(**SMALL, epochs=5, random_state=3).fit(frames)
+    c = PotentialTrainer(**SMALL, epochs=5, random_state=4).fit(frames)
+    assert torch.equal(_weights(a.model_), _weights(b.model_))
+    assert not torch.equal(_weights(a.model_), _weights(c.model_))
+
+
+def test_interrupted_training_resumes_from_checkpoint(frames, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    full = PotentialTrainer(**SMALL, epochs=8, random_state=1).fit(frames)
+
+    class Killed(Exception):
+        pass
+
+    def killer(done, total, msg):
+        if total is not None and done == 5:
+            raise Killed
+
+    with pytest.raises(Killed):
+        PotentialTrainer(**SMALL, epochs=8, random_state=1).fit(frames, checkpoint=ckpt, progress=killer)
+    state = json.loads((tmp_path / "run.ckpt.json").read_text())
+    assert state["epoch"] == 5 and len(state["history"]) == 5
+    resumed = PotentialTrainer(**SMALL, epochs=8, random_state=1).fit(frames, checkpoint=ckpt)
+    assert resumed.summary_.resumed_from_epoch == 5
+    assert resumed.summary_.epochs_run == [8]
+    # identical to the uninterrupted run: optimizer, scheduler and RNG state were restored
+    torch.testing.assert_close(_weights(resumed.model_), _weights(full.model_), rtol=1e-5, atol=1e-6)
+    assert not (tmp_path / "run.ckpt.safetensors").exists()  # removed after success
+
+
+def test_checkpoint_for_other_settings_is_refused(frames, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+
+    def stop(done, total, msg):
+        if total is not None and done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        PotentialTrainer(**SMALL, epochs=4).fit(frames, checkpoint=ckpt, progress=stop)
+    with pytest.raises(MatsightError, match="written for other data or settings"):
+        PotentialTrainer(**SMALL, epochs=4, force_weight=0.5).fit(frames, checkpoint=ckpt)
+
+
+def test_ensemble_members_differ_and_report_spread(frames):
+    tr = PotentialTrainer(**SMALL, epochs=10, ensemble=2, random_state=0).fit(frames)
+    assert tr.model_.n_members == 2 and tr.summary_.epochs_run == [10, 10]
+    calc = Calculator(tr.model_)
+    a = frames[0].copy()
+    calc.calculate(a, ["energy"])
+    assert calc.results["energy_std"] > 0
+    res = evaluate(tr.model_, frames[:3])
+    assert res.to_dict()["mean_energy_std_meV_per_atom"] > 0
+
+
+def test_early_stopping_keeps_the_best_epoch(frames):
+    tr = PotentialTrainer(**dict(SMALL, patience=3, learning_rate=0.2), epochs=60, random_state=0).fit(frames)
+    run, best = tr.summary_.epochs_run[0], tr.summary_.best_epoch[0]
+    assert run < 60 and run - best == 3
+    val = [h["validation_loss"] for h in tr.history_]
+    assert min(val) == pytest.approx(val[best - 1])
+
+
+def test_reads_ase_database_and_info_keys(frames, tmp_path):
+    from ase.db import connect
+
+    db = connect(tmp_path / "d.db")
+    for a in frames[:3]:
+        db.write(a)
+    got = read_frames(tmp_path / "d.db")
+    assert len(got) == 3
+    assert got[0].energy_eV == pytest.approx(frames[0].get_potential_energy())
+    np.testing.assert_allclose(got[1].forces_eV_per_A, frames[1].get_forces())
+    # labels stored as info/arrays keys instead of a calculator
+    b = frames[0].copy()
+    b.calc = None
+    b.info["energy"] = -1.5
+    b.arrays["forces"] = np.ones((len(b), 3))
+    (fr,) = read_frames([b])
+    assert fr.energy_eV == -1.5 and fr.forces_eV_per_A.sum() == 3 * len(b)
+
+
+def test_bundled_mlearn_frames_have_groups():
+    fr = read_frames("Si_test")
+    assert len(fr) == 25 and {f.group for f in fr} == {"AIMD-NVT", "Elastic", "Surface", "Vacancy"}
+    assert fr[0].energy_eV == pytest.approx(-297.62773938)
+    assert fr[0].forces_eV_per_A.shape == (63, 3)
+
+
+def test_training_data_errors(tmp_path, frames):
+    import ase.io
+
+    nolabel = tmp_path / "nolabel.xyz"
+    bare = [a.copy() for a in frames[:3]]
+    ase.io.write(nolabel, bare, format="extxyz")
+    with pytest.raises(MatsightError, match="frame 0 has no energy"):
+        PotentialTrainer(**SMALL, epochs=1).fit(nolabel)
+    empty = tmp_path / "empty.xyz"
+    empty.write_text("")
+    with pytest.raises(MatsightError, match="is empty"):
+        PotentialTrainer(**SMALL, epochs=1).fit(empty)
+    garbage = tmp_path / "garbage.xyz"
+    garbage.write_text("this is not\na structure file\n")
+    with pytest.raises(MatsightError, match="could not read"):
+        read_frames(garbage)
+    with pytest.raises(MatsightError, match="does not exist"):
+        read_frames(tmp_path / "missing.xyz")
+    with pytest.raises(MatsightError, match="at least 2 structures"):
+        PotentialTrainer(**SMALL, epochs=1).fit(frames[:1])
+    with pytest.raises(MatsightError, match="epochs must be at least 1"):
+        PotentialTrainer(**SMALL, epochs=0).fit(frames)
+
+
+def test_interrupted_ensemble_resumes_in_the_second_member(frames, tmp_path):
+    ckpt = tmp_path / "ens.ckpt"
+    full = PotentialTrainer(**SMALL, epochs=4, ensemble=2, random_state=2).fit(frames)
+
+    def killer(done, total, msg):
+        if total is not None and done == 6:  # member 2, epoch 2
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        PotentialTrainer(**SMALL, epochs=4, ensemble=2, random_state=2).fit(frames, checkpoint=ckpt, progress=killer)
+    resumed = PotentialTrainer(**SMALL, epochs=4, ensemble=2, random_state=2).fit(frames, checkpoint=ckpt)
+    assert resumed.summary_.resumed_from_epoch == 2
+    torch.testing.assert_close(_weights(resumed.model_), _weights(full.model_), rtol=1e-5, atol=1e-6)
+
+
+def test_time_limit_is_shared_by_the_ensemble_members(frames):
+    import time
+
+    t0 = time.perf_counter()
+    tr = PotentialTrainer(**dict(SMALL, patience=10**6), epochs=10**6, ensemble=2, max_seconds=6).fit(frames)
+    assert time.perf_counter() - t0 < 25
+    run = tr.summary_.epochs_run
+    assert all(0 < r < 10**6 for r in run), run
