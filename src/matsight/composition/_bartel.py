@@ -285,7 +285,7 @@ def plot_reproduction(rep: BartelReproduction, path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from ..io import atomic_path
+    from ..report._plots import save_figure
     from ._perovskite import TAU_THRESHOLD, T_WINDOW
 
     rows = [r for r in rep.rows if r["t"] is not None and r["tau"] is not None and np.isfinite(r["tau"]) and r["tau"] > 0]
@@ -307,6 +307,5 @@ def plot_reproduction(rep: BartelReproduction, path) -> None:
     ax.set_title(f"Bartel Table S1 from formulas: accuracy t {100 * acc['t']:.1f} %, tau {100 * acc['tau']:.1f} %", fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+    save_figure(fig, path, dpi=None, fmt="png")
     plt.close(fig)

@@ -427,7 +427,7 @@ def plot_accuracy_vs_k(result: ClassificationResult, path) -> None:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from ..io import atomic_path
+    from ..report._plots import save_figure
 
     curves = result.comparison or {result.cv: {"accuracy_vs_k": result.accuracy_vs_k}}
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -446,8 +446,7 @@ def plot_accuracy_vs_k(result: ClassificationResult, path) -> None:
     ax.set_title(f"k-NN on {result.features} features, n = {result.n}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+    save_figure(fig, path, dpi=110, fmt="png")
     plt.close(fig)
 
 
@@ -458,7 +457,7 @@ def plot_confusion(result: ClassificationResult, path) -> None:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from ..io import atomic_path
+    from ..report._plots import save_figure
 
     cm = np.asarray(result.confusion_matrix)
     fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(cm), 1.2 + 1.0 * len(cm)))
@@ -473,6 +472,5 @@ def plot_confusion(result: ClassificationResult, path) -> None:
     ax.set_ylabel("true")
     ax.set_title(f"{result.cv}, k = {result.neighbors}")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+    save_figure(fig, path, dpi=110, fmt="png")
     plt.close(fig)

@@ -578,19 +578,16 @@ def plot_kdistance(result: ClusteringResult, ax):
 
 def plot_clustering(result: ClusteringResult, path, random_state: int = 0):
     """Write a two-panel PNG (MDS map, k-distance curve) to ``path`` atomically; returns the MDS embedding."""
-    import matplotlib
-
     import matplotlib.pyplot as plt
 
-    from ..io import atomic_path
+    from ..report._plots import save_figure
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [1.4, 1]})
     try:
         emb = plot_mds_map(result, axes[0], random_state=random_state)
         plot_kdistance(result, axes[1])
         fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
+        save_figure(fig, path, dpi=110, fmt="png")
     finally:
         plt.close(fig)
     return emb

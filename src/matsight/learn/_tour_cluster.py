@@ -17,7 +17,7 @@ def section(out_dir: Path, random_state: int = 0):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..io import atomic_path
+    from ..report._plots import save_figure
     from ..report import Section
     from ._alloys import superalloy_compositions
     from ._clustering import cluster_compositions, plot_kdistance, plot_mds_map
@@ -36,8 +36,7 @@ def section(out_dir: Path, random_state: int = 0):
         try:
             draw(ax)
             fig.tight_layout()
-            with atomic_path(out_dir / name) as tmp:
-                fig.savefig(tmp, dpi=110, format="png")
+            save_figure(fig, out_dir / name, dpi=110, fmt="png")
         finally:
             plt.close(fig)
         figures.append(name)

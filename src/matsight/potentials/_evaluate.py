@@ -149,7 +149,7 @@ def parity_plot(result: TestResult, path, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..io import atomic_path
+    from ..report._plots import save_figure
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     groups = np.array(result.groups)
@@ -176,6 +176,5 @@ def parity_plot(result: TestResult, path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+    save_figure(fig, path, dpi=110, fmt="png")
     plt.close(fig)

@@ -162,7 +162,7 @@ def energy_plot(result: MDResult, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..io import atomic_path
+    from ..report._plots import save_figure
 
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
     t_ps = result.time_fs / 1000.0
@@ -175,6 +175,5 @@ def energy_plot(result: MDResult, path) -> None:
     ax2.set_xlabel("time (ps)")
     ax2.set_ylabel("temperature (K)")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+    save_figure(fig, path, dpi=110, fmt="png")
     plt.close(fig)

@@ -30,13 +30,17 @@ def new_figure(figsize: tuple[float, float] = (6.0, 4.5)):
     return fig, ax
 
 
-def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
-    """Save ``fig`` to ``path`` atomically (format from the suffix, default PNG)."""
+def save_figure(fig, path: str | os.PathLike, dpi: int | None = 120, fmt: str | None = None) -> Path:
+    """Save ``fig`` to ``path`` atomically.
+
+    ``fmt`` forces the image format; by default it follows the suffix (PNG without one).
+    ``dpi=None`` keeps matplotlib's default resolution.
+    """
     from ..io import atomic_path
 
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=(path.suffix.lstrip(".") or "png"))
+        fig.savefig(tmp, dpi=dpi if dpi is not None else "figure", format=fmt or (path.suffix.lstrip(".") or "png"))
     return path
 
 
