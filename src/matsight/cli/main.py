@@ -62,13 +62,7 @@ def _root(
 
 def _register_all() -> None:
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f".{name}", __package__)
-        except ModuleNotFoundError as exc:  # a capability not built yet
-            if exc.name and exc.name.endswith(name):
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(f".{name}", __package__).register(app)
 
 
 _register_all()

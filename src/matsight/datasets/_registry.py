@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -158,6 +159,7 @@ def _key(name: str) -> str:
     return key.lower()
 
 
+@lru_cache(maxsize=1)
 def _index() -> dict[str, DatasetInfo]:
     table: dict[str, DatasetInfo] = {}
     for d in _DATASETS:

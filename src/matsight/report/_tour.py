@@ -72,18 +72,7 @@ class TourResult:
 
 def _load(spec: str):
     mod, func = spec.split(":")
-    try:
-        module = importlib.import_module(mod)
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("matsight") and (mod == exc.name or mod.startswith(exc.name + ".")):
-            return None  # that capability is not part of this build
-        raise
-    return getattr(module, func)
-
-
-def available_sections() -> list[str]:
-    """Keys of the sections whose code is present."""
-    return [key for key, spec in SECTIONS if _load(spec) is not None]
+    return getattr(importlib.import_module(mod), func)
 
 
 def run_tour(out_dir, only: list[str] | None = None, random_state: int = 0, on_section=None) -> TourResult:
@@ -98,7 +87,7 @@ def run_tour(out_dir, only: list[str] | None = None, random_state: int = 0, on_s
     random_state : int
         Seed passed to every section.
     on_section : callable, optional
-        Called as ``on_section(key, title)`` before each section (progress display).
+        Called as ``on_section(key)`` before each section (progress display).
     """
     from ..errors import MatsightError
 
@@ -114,8 +103,6 @@ def run_tour(out_dir, only: list[str] | None = None, random_state: int = 0, on_s
         if only and key not in only:
             continue
         func = _load(spec)
-        if func is None:
-            continue
         if on_section is not None:
             on_section(key)
         t0 = time.perf_counter()
