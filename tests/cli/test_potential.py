@@ -31,10 +31,11 @@ def test_train_test_md_pipeline(cli, tmp_path):
     data = _emt_file(tmp_path / "cu.xyz")
     model = tmp_path / "cu-model"
     r = cli(["potential", "train", data, "--out", model, "--epochs", 3, "--r-cut", 4.0, "--n-g2", 4, "--n-g4", 4,
-             "--hidden", "8", "--seed", 1, "--ensemble", 2, "--json"])
+             "--hidden", "8", "--seed", 1, "--ensemble", 2, "--schedule", "exponential", "--max-minutes", 5, "--json"])
     assert r.code == 0, r.err
     out = r.json()
     assert out["epochs_run"] == [3, 3] and out["species"] == ["Cu"]
+    assert out["config"]["schedule"] == "exponential"
     assert (tmp_path / "cu-model.safetensors").is_file() and (tmp_path / "cu-model.json").is_file()
     assert not (tmp_path / "cu-model.ckpt.safetensors").exists()
 
@@ -106,6 +107,7 @@ def test_cli_errors_exit_2(cli, tmp_path):
         (["potential", "test", tmp_path / "nope", data, "--json"], "neither a model file"),
         (["potential", "train", bare, "--out", tmp_path / "m", "--epochs", 1], "has no energy"),
         (["potential", "train", data, "--out", tmp_path / "m", "--hidden", "a,b"], "--hidden"),
+        (["potential", "train", data, "--out", tmp_path / "m", "--schedule", "cosine"], "schedule must be"),
         (["potential", "label", bare, "--method", "DFT", "--out", tmp_path / "x.xyz"], "unknown labelling method"),
         (["potential", "test", "si-mlearn", data, "--json"], "Cu, which the model was not trained on"),
         (["potential", "md", "si-mlearn", tmp_path / "missing.xyz"], "does not exist"),

@@ -278,6 +278,25 @@ def test_default_for_sets():
     assert ACSF.default_for(["H", "O"], n_g4=20).n_features == 2 * 9 + 3 * 20
 
 
+def test_default_for_r_min_and_g4_widths():
+    acsf = ACSF.default_for(["Si"], r_cut=5.0, n_g2=24, n_g4=30, zetas=(1, 2, 4, 8, 16), r_min=1.5,
+                            g4_widths=(1.0, 0.7, 0.5))
+    g2 = np.array(acsf.g2_params)
+    shifted = g2[g2[:, 1] > 0, 1]
+    assert len(shifted) == 12 and shifted.min() == pytest.approx(1.5) and shifted.max() < 5.0
+    np.testing.assert_allclose(np.diff(shifted), (5.0 - 1.5) / 12)
+    g4 = np.array(acsf.g4_params)
+    widths = np.sqrt(1 / (2 * np.unique(g4[:, 0]))) / 5.0  # back to fractions of r_cut
+    np.testing.assert_allclose(np.sort(widths), [0.5, 0.7, 1.0])
+    # past the given widths, each new block halves the last one
+    more = np.array(ACSF.default_for(["Si"], r_cut=4.0, n_g4=24, g4_widths=(1.0,)).g4_params)
+    np.testing.assert_allclose(np.sort(np.sqrt(1 / (2 * np.unique(more[:, 0]))) / 4.0), [0.25, 0.5, 1.0])
+    with pytest.raises(MatsightError, match="r_min"):
+        ACSF.default_for(["Si"], r_cut=4.0, r_min=4.0)
+    with pytest.raises(MatsightError, match="widths"):
+        ACSF.default_for(["Si"], r_cut=4.0, g4_widths=(1.0, -0.5))
+
+
 @pytest.mark.parametrize("kwargs,match", [
     (dict(species=[], r_cut=4), "species is empty"),
     (dict(species="Si", r_cut=4), "not a list"),

@@ -115,6 +115,36 @@ def test_ensemble_members_differ_and_report_spread(frames):
     assert res.to_dict()["mean_energy_std_meV_per_atom"] > 0
 
 
+def test_exponential_schedule_decays_to_the_minimum_rate(frames):
+    tr = PotentialTrainer(**SMALL, epochs=10, schedule="exponential", min_learning_rate=1e-4).fit(frames)
+    lrs = [h["learning_rate"] for h in tr.history_]
+    assert lrs[-1] == pytest.approx(1e-4, rel=1e-6)
+    np.testing.assert_allclose(np.diff(np.log(lrs)), np.log(1e-4 / 1e-2) / 10, rtol=1e-6)
+
+
+def test_exponential_schedule_resumes_exactly(frames, tmp_path):
+    cfg = dict(SMALL, epochs=6, schedule="exponential", random_state=2)
+    full = PotentialTrainer(**cfg).fit(frames)
+
+    def stop(done, total, msg):
+        if total is not None and done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        PotentialTrainer(**cfg).fit(frames, checkpoint=tmp_path / "c", progress=stop)
+    resumed = PotentialTrainer(**cfg).fit(frames, checkpoint=tmp_path / "c")
+    assert resumed.summary_.resumed_from_epoch == 3
+    assert [h["learning_rate"] for h in resumed.history_] == pytest.approx([h["learning_rate"] for h in full.history_])
+    torch.testing.assert_close(_weights(resumed.model_), _weights(full.model_), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad, match", [(dict(schedule="cosine"), "schedule must be"),
+                                        (dict(min_learning_rate=1.0), "min_learning_rate")])
+def test_bad_schedule_settings_are_refused(frames, bad, match):
+    with pytest.raises(MatsightError, match=match):
+        PotentialTrainer(**dict(SMALL, **bad), epochs=2).fit(frames)
+
+
 def test_early_stopping_keeps_the_best_epoch(frames):
     tr = PotentialTrainer(**dict(SMALL, patience=3, learning_rate=0.2), epochs=60, random_state=0).fit(frames)
     run, best = tr.summary_.epochs_run[0], tr.summary_.best_epoch[0]

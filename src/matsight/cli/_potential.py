@@ -22,7 +22,12 @@ def train_cmd(
     n_g4: int = typer.Option(8, "--n-g4", help="Angular symmetry functions per element pair."),
     hidden: str = typer.Option("24,24", "--hidden", help="Hidden layer widths, comma-separated."),
     force_weight: float = typer.Option(0.03, "--force-weight", help="Weight of the force term (eV/Å)² against energy (eV/atom)²."),
-    learning_rate: float = typer.Option(5e-3, "--learning-rate", help="Adam learning rate."),
+    learning_rate: float = typer.Option(5e-3, "--learning-rate", help="Adam learning rate (the initial one)."),
+    schedule: str = typer.Option("plateau", "--schedule",
+                                 help="Learning-rate schedule: plateau (halve when validation stalls) or exponential "
+                                      "(decay to 1e-3 x the initial rate over --epochs)."),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes",
+                                                help="Stop after this wall time, keeping the best weights."),
     batch_size: int = typer.Option(8, "--batch-size", help="Structures per mini-batch."),
     patience: int = typer.Option(50, "--patience", help="Early-stopping patience, epochs."),
     ensemble: int = typer.Option(1, "--ensemble", help="Train N members from N seeds; the calculator reports their spread."),
@@ -40,7 +45,8 @@ def train_cmd(
         raise MatsightError(f"--hidden {hidden!r} must list positive layer widths")
     trainer = PotentialTrainer(r_cut=r_cut, n_g2=n_g2, n_g4=n_g4, hidden=widths, epochs=epochs, random_state=seed,
                                force_weight=force_weight, learning_rate=learning_rate, batch_size=batch_size,
-                               patience=patience, ensemble=ensemble)
+                               patience=patience, ensemble=ensemble, schedule=schedule,
+                               max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
     with progress_bar("training", total=epochs * ensemble, enabled=not json_) as advance:
         state = {"done": 0}

@@ -102,13 +102,16 @@ class ACSF:
     # ------------------------------------------------------------------ construction
     @classmethod
     def default_for(cls, species, r_cut=5.0, n_g2=8, n_g4=8, n_g5=0, *, periodic=True,
-                    cutoff="cosine", zetas=(1.0, 2.0, 4.0, 16.0)) -> "ACSF":
+                    cutoff="cosine", zetas=(1.0, 2.0, 4.0, 16.0), r_min=0.5,
+                    g4_widths=(1.0, 0.5, 0.25)) -> "ACSF":
         """Automatic parameter set: centred and shifted G2 grids and a G4 set.
 
         ``n_g2 // 2`` centred G2 (``Rs = 0``, Imbalzano et al. 2018), the rest
-        shifted (``Rs`` evenly spaced on ``[0.5 Å, r_cut)``, ``eta = 1/(2 dr²)``);
+        shifted (``Rs`` evenly spaced on ``[r_min, r_cut)`` in Å, ``eta = 1/(2 dr²)``;
+        start ``r_min`` a little below the shortest bond you expect);
         ``n_g4`` (and ``n_g5``) angular functions over ``zetas`` × ``lambda=±1``
-        with ``eta = 1/(2 r_cut²)``, then narrower ``eta`` if more are asked.
+        with ``eta = 1/(2 (w r_cut)²)`` for each ``w`` of ``g4_widths`` in turn
+        (then halving ``w``) until ``n_g4`` are made.
 
         References
         ----------
@@ -119,9 +122,11 @@ class ACSF:
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
                 raise MatsightError(f"{name}={n!r} must be a non-negative integer.")
         n_c = int(n_g2) // 2
-        g2 = np.vstack([centred_g2(n_c, r), shifted_g2(int(n_g2) - n_c, r)])
-        g4 = default_g4(int(n_g4), r, zetas)
-        g5 = default_g4(int(n_g5), r, zetas)
+        if not 0 <= float(r_min) < r:
+            raise MatsightError(f"r_min={r_min!r} must be in [0, r_cut={r}) Å.")
+        g2 = np.vstack([centred_g2(n_c, r), shifted_g2(int(n_g2) - n_c, r, r_min=float(r_min))])
+        g4 = default_g4(int(n_g4), r, zetas, g4_widths)
+        g5 = default_g4(int(n_g5), r, zetas, g4_widths)
         return cls(species, r, g2_params=g2.tolist() or None, g4_params=g4.tolist() or None,
                    g5_params=g5.tolist() or None, periodic=periodic, cutoff=cutoff)
 

@@ -139,18 +139,22 @@ def shifted_g2(n: int, r_cut: float, r_min: float = 0.5) -> np.ndarray:
     return np.column_stack([eta, rs])
 
 
-def default_g4(n: int, r_cut: float, zetas: Iterable[float] = (1.0, 2.0, 4.0, 16.0)) -> np.ndarray:
-    """Angular set: every ``zeta`` with ``lambda = +1, -1``, then more ``eta`` if needed.
+def default_g4(n: int, r_cut: float, zetas: Iterable[float] = (1.0, 2.0, 4.0, 16.0),
+               widths: Iterable[float] = (1.0, 0.5, 0.25)) -> np.ndarray:
+    """Angular set: every ``zeta`` with ``lambda = +1, -1``, for one Gaussian width after another.
 
     The ``k``-th block of ``2 * len(zetas)`` functions uses
-    ``eta_k = 1 / (2 * (r_cut / 2**k)**2)`` (widths ``r_cut``, ``r_cut/2``, ...);
-    the list is truncated to ``n`` rows.
+    ``eta_k = 1 / (2 * (widths[k] * r_cut)**2)``; past the given ``widths``
+    each new width is half the previous one. The list is truncated to ``n`` rows.
     """
     zetas = [float(z) for z in zetas]
+    fractions = [float(w) for w in widths] or [1.0]
+    if any(w <= 0 for w in fractions):
+        raise MatsightError(f"G4 widths must be positive fractions of r_cut, got {fractions}")
     rows = []
     k = 0
     while len(rows) < n:
-        width = r_cut / 2 ** k
+        width = r_cut * (fractions[k] if k < len(fractions) else fractions[-1] / 2 ** (k - len(fractions) + 1))
         eta = 1.0 / (2.0 * width * width)
         for z in zetas:
             for lam in (1.0, -1.0):

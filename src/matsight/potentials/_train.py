@@ -6,8 +6,9 @@ The loss is a weighted sum of the mean squared error of the energy per atom
     L = w_E * mean_frames((E - E_ref)^2 / N^2) + w_F * mean_components((F - F_ref)^2)
 
 minimised with Adam on mini-batches of structures, with a held-out
-validation split, a reduce-on-plateau learning-rate schedule and early
-stopping on the validation loss (the best weights are kept). A checkpoint
+validation split, a learning-rate schedule (reduce on plateau, or an
+exponential decay over the planned epochs) and early stopping on the
+validation loss (the best weights are kept). A checkpoint
 (model, optimizer, scheduler, random generator and epoch, as safetensors with
 JSON metadata) is written atomically after every epoch, so interrupting the
 training loses at most one epoch; ``fit`` resumes from it when it exists.
@@ -139,6 +140,13 @@ class PotentialTrainer:
         Compute the symmetry functions and their Jacobians with the
         descriptor's numba kernels (faster for large data sets, after a
         compilation of a minute or more).
+    schedule : {"plateau", "exponential"}
+        ``"plateau"`` halves the learning rate when the validation loss has
+        not improved for ``patience // 4`` epochs; ``"exponential"`` multiplies
+        it by a constant every epoch so that it reaches ``min_learning_rate``
+        after ``epochs`` (use a large ``patience`` with it).
+    min_learning_rate : float, optional
+        Lower bound of the schedule (default ``1e-3 * learning_rate``).
 
     Attributes
     ----------
@@ -158,7 +166,7 @@ class PotentialTrainer:
                  energy_weight: float = 1.0, force_weight: float = 0.03, validation_fraction: float = 0.1,
                  patience: int = 50, ensemble: int = 1, random_state: int = 0, dtype=torch.float32,
                  max_seconds: float | None = None, n_threads: int | None = 1,
-                 fast_features: bool = False):
+                 fast_features: bool = False, schedule: str = "plateau", min_learning_rate: float | None = None):
         self.r_cut = r_cut
         self.n_g2 = n_g2
         self.n_g4 = n_g4
@@ -178,6 +186,8 @@ class PotentialTrainer:
         self.max_seconds = max_seconds
         self.n_threads = n_threads
         self.fast_features = fast_features
+        self.schedule = schedule
+        self.min_learning_rate = min_learning_rate
 
     def _check(self) -> None:
         checks = [
@@ -188,6 +198,10 @@ class PotentialTrainer:
             (0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction}"),
             (self.force_weight >= 0 and self.energy_weight >= 0, "loss weights must be non-negative"),
             (self.force_weight + self.energy_weight > 0, "at least one loss weight must be positive"),
+            (self.schedule in ("plateau", "exponential"),
+             f"schedule must be 'plateau' or 'exponential', got {self.schedule!r}"),
+            (self.min_learning_rate is None or 0 < self.min_learning_rate <= self.learning_rate,
+             f"min_learning_rate must be in (0, learning_rate], got {self.min_learning_rate}"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -200,8 +214,20 @@ class PotentialTrainer:
             "learning_rate": self.learning_rate, "energy_weight": self.energy_weight,
             "force_weight": self.force_weight, "validation_fraction": self.validation_fraction,
             "patience": int(self.patience), "ensemble": int(self.ensemble), "random_state": int(self.random_state),
-            "dtype": str(self.dtype).replace("torch.", ""),
+            "dtype": str(self.dtype).replace("torch.", ""), "schedule": self.schedule,
+            "min_learning_rate": self._min_lr(),
         }
+
+    def _min_lr(self) -> float:
+        return float(self.learning_rate * 1e-3 if self.min_learning_rate is None else self.min_learning_rate)
+
+    def _scheduler(self, opt):
+        """Plateau: halve the rate when validation stalls; exponential: decay to the minimum over ``epochs``."""
+        if self.schedule == "exponential":
+            gamma = (self._min_lr() / self.learning_rate) ** (1.0 / max(1, int(self.epochs)))
+            return torch.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(2, int(self.patience) // 4),
+                                                          min_lr=self._min_lr())
 
     # ------------------------------------------------------------------
     def fit(self, data, checkpoint=None, progress=None, feature_cache=None) -> "PotentialTrainer":
@@ -233,7 +259,7 @@ class PotentialTrainer:
 
     def _fit(self, data, checkpoint, progress, feature_cache) -> "PotentialTrainer":
         from . import ACSF
-        from ._batch import collate, frame_features, load_features, save_features
+        from ._batch import collate, frame_features, load_features, reassert_torch_threads, save_features
         from ._data import LabelledFrame, read_frames
         from ._model import NeuralPotential
 
@@ -267,6 +293,7 @@ class PotentialTrainer:
                     progress(0, None, f"features {k + 1}/{len(frames)}")
             if cache is not None:
                 save_features(cache, feats, key)
+        reassert_torch_threads(self.n_threads)  # numba's OpenMP start-up may have raised the thread count
         featurize_seconds = time.perf_counter() - t0
 
         # split
@@ -324,8 +351,7 @@ class PotentialTrainer:
                 _init_member(model, m, gen)
             params = _member_params(model, m)
             opt = torch.optim.Adam(params, lr=self.learning_rate)
-            sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(2, int(self.patience) // 4),
-                                                               min_lr=self.learning_rate * 1e-3)
+            sched = self._scheduler(opt)
             best_val, bad, best_state, epoch = math.inf, 0, _member_state(model, m), 0
             if resuming:
                 tensors, state = resume
@@ -356,7 +382,7 @@ class PotentialTrainer:
                     val_loss, e_mae, f_mae = (float(v) for v in self._loss(model, val_batch, m, create_graph=False, no_grad=True))
                 else:
                     val_loss, e_mae, f_mae = train_loss, math.nan, math.nan
-                sched.step(val_loss)
+                sched.step(val_loss) if self.schedule == "plateau" else sched.step()
                 epoch += 1
                 if val_loss < best_val * (1 - 1e-4):
                     best_val, bad, best_state = val_loss, 0, _member_state(model, m)
