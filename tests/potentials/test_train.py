@@ -226,3 +226,18 @@ def test_time_limit_is_shared_by_the_ensemble_members(frames):
     assert time.perf_counter() - t0 < 25
     run = tr.summary_.epochs_run
     assert all(0 < r < 10**6 for r in run), run
+
+
+def test_one_thread_training_stays_on_one_thread_after_numba_features(frames):
+    """numba's OpenMP start-up used to reset the shared runtime's thread count, so that a
+    one-thread training ran torch on every core (measured: 48 s of CPU in 25 s of wall time)."""
+    seen = []
+
+    def watch(done, total, msg):
+        if total is not None:
+            seen.append(torch.get_num_threads())
+
+    before = torch.get_num_threads()
+    PotentialTrainer(**SMALL, epochs=2, fast_features=True, n_threads=1).fit(frames[:4], progress=watch)
+    assert seen == [1, 1]
+    assert torch.get_num_threads() == before
