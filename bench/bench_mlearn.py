@@ -39,7 +39,8 @@ PUBLISHED = {
 CONFIG = dict(r_cut=5.0, n_g2=24, n_g4=30, zetas=(1.0, 2.0, 4.0, 8.0, 16.0), r_min=1.5, g4_widths=(1.0, 0.7, 0.5),
               hidden=(64, 64), learning_rate=1e-3, min_learning_rate=1e-5, schedule="exponential",
               force_weight=0.03, batch_size=8, patience=100_000, random_state=0)
-# epochs per element: the exponential schedule ends at the last one (about 0.3 s per epoch for Si on one core)
+# epochs per element: the exponential schedule ends at the last one (measured on one core: Si and Ge
+# about 0.33 s per epoch, 28 min in all; Mo and Li 0.27 s, 14 min, so theirs could double)
 EPOCHS = {"Si": 5000, "Ge": 5000, "Mo": 3000, "Li": 3000}
 
 
