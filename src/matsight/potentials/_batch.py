@@ -102,8 +102,7 @@ def torch_threads(n: int | None):
     runtime's thread count when it starts, which silently undid torch's: a
     "one-thread" training then ran torch on two threads (measured: 48 s of
     CPU in 25 s), and two trainings side by side on a 2-core machine ran about
-    ten times slower per epoch. So numba is set first and torch last, and
-    :func:`reassert_torch_threads` is called after any numba work.
+    ten times slower per epoch. So numba is set (and started) first, torch last.
     """
     if n is None:
         yield
@@ -117,12 +116,6 @@ def torch_threads(n: int | None):
         if nb_old is not None:
             _numba_threads(nb_old)
         torch.set_num_threads(old)
-
-
-def reassert_torch_threads(n: int | None) -> None:
-    """Set torch's thread count again (numba's OpenMP layer may have changed the runtime's)."""
-    if n is not None:
-        torch.set_num_threads(int(n))
 
 
 def _numba_threads(n: int) -> int | None:

@@ -259,7 +259,7 @@ class PotentialTrainer:
 
     def _fit(self, data, checkpoint, progress, feature_cache) -> "PotentialTrainer":
         from . import ACSF
-        from ._batch import collate, frame_features, load_features, reassert_torch_threads, save_features
+        from ._batch import collate, frame_features, load_features, save_features
         from ._data import LabelledFrame, read_frames
         from ._model import NeuralPotential
 
@@ -293,7 +293,6 @@ class PotentialTrainer:
                     progress(0, None, f"features {k + 1}/{len(frames)}")
             if cache is not None:
                 save_features(cache, feats, key)
-        reassert_torch_threads(self.n_threads)  # numba's OpenMP start-up may have raised the thread count
         featurize_seconds = time.perf_counter() - t0
 
         # split
@@ -382,7 +381,10 @@ class PotentialTrainer:
                     val_loss, e_mae, f_mae = (float(v) for v in self._loss(model, val_batch, m, create_graph=False, no_grad=True))
                 else:
                     val_loss, e_mae, f_mae = train_loss, math.nan, math.nan
-                sched.step(val_loss) if self.schedule == "plateau" else sched.step()
+                if self.schedule == "plateau":
+                    sched.step(val_loss)
+                else:
+                    sched.step()
                 epoch += 1
                 if val_loss < best_val * (1 - 1e-4):
                     best_val, bad, best_state = val_loss, 0, _member_state(model, m)
