@@ -108,6 +108,7 @@ def test_cli_errors_exit_2(cli, tmp_path):
         (["potential", "train", bare, "--out", tmp_path / "m", "--epochs", 1], "has no energy"),
         (["potential", "train", data, "--out", tmp_path / "m", "--hidden", "a,b"], "--hidden"),
         (["potential", "train", data, "--out", tmp_path / "m", "--schedule", "cosine"], "schedule must be"),
+        (["potential", "train", data, "--out", tmp_path / "m", "--max-minutes", -1], "--max-minutes must be positive"),
         (["potential", "label", bare, "--method", "DFT", "--out", tmp_path / "x.xyz"], "unknown labelling method"),
         (["potential", "test", "si-mlearn", data, "--json"], "Cu, which the model was not trained on"),
         (["potential", "md", "si-mlearn", tmp_path / "missing.xyz"], "does not exist"),

@@ -139,7 +139,8 @@ def test_exponential_schedule_resumes_exactly(frames, tmp_path):
 
 
 @pytest.mark.parametrize("bad, match", [(dict(schedule="cosine"), "schedule must be"),
-                                        (dict(min_learning_rate=1.0), "min_learning_rate")])
+                                        (dict(min_learning_rate=1.0), "min_learning_rate"),
+                                        (dict(max_seconds=0), "max_seconds must be positive")])
 def test_bad_schedule_settings_are_refused(frames, bad, match):
     with pytest.raises(MatsightError, match=match):
         PotentialTrainer(**dict(SMALL, **bad), epochs=2).fit(frames)

@@ -43,6 +43,8 @@ def train_cmd(
         raise MatsightError(f"--hidden {hidden!r} must be comma-separated integers, e.g. 24,24") from None
     if not widths or min(widths) < 1:
         raise MatsightError(f"--hidden {hidden!r} must list positive layer widths")
+    if max_minutes is not None and max_minutes <= 0:
+        raise MatsightError(f"--max-minutes must be positive, got {max_minutes}")
     trainer = PotentialTrainer(r_cut=r_cut, n_g2=n_g2, n_g4=n_g4, hidden=widths, epochs=epochs, random_state=seed,
                                force_weight=force_weight, learning_rate=learning_rate, batch_size=batch_size,
                                patience=patience, ensemble=ensemble, schedule=schedule,

@@ -198,6 +198,8 @@ class PotentialTrainer:
             (0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction}"),
             (self.force_weight >= 0 and self.energy_weight >= 0, "loss weights must be non-negative"),
             (self.force_weight + self.energy_weight > 0, "at least one loss weight must be positive"),
+            (self.max_seconds is None or self.max_seconds > 0,
+             f"max_seconds must be positive, got {self.max_seconds}"),
             (self.schedule in ("plateau", "exponential"),
              f"schedule must be 'plateau' or 'exponential', got {self.schedule!r}"),
             (self.min_learning_rate is None or 0 < self.min_learning_rate <= self.learning_rate,
