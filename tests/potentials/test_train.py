@@ -242,3 +242,80 @@ def test_one_thread_training_stays_on_one_thread_after_numba_features(frames):
     PotentialTrainer(**SMALL, epochs=2, fast_features=True, n_threads=1).fit(frames[:4], progress=watch)
     assert seen == [1, 1]
     assert torch.get_num_threads() == before
+
+
+LBFGS = dict(SMALL, optimizer="lbfgs", dtype=torch.float64)
+
+
+def test_lbfgs_fits_faster_than_adam_per_epoch(frames):
+    adam = PotentialTrainer(**dict(SMALL, dtype=torch.float64), epochs=15, random_state=0).fit(frames)
+    lbfgs = PotentialTrainer(**LBFGS, epochs=15, random_state=0).fit(frames)
+    assert lbfgs.summary_.epochs_run == [15]
+    losses = [h["train_loss"] for h in lbfgs.history_]
+    assert losses[-1] < 0.2 * losses[0]
+    assert lbfgs.history_[-1]["train_loss"] < adam.history_[-1]["train_loss"]
+
+
+def test_lbfgs_chunks_add_up_to_the_full_batch_gradient(frames):
+    """The chunked closure gives the loss and gradient of one big batch (the slow, obvious version)."""
+    from matsight.potentials._batch import collate, frame_features
+    from matsight.potentials._model import NeuralPotential
+    from matsight.potentials._optim import FullBatchObjective
+    from matsight.potentials._train import _member_params
+
+    tr = PotentialTrainer(**LBFGS, epochs=1).fit(frames)  # fitted scalers
+    model = tr.model_
+    feats = [frame_features(model.descriptor, a, a.get_potential_energy(), a.get_forces(), store_dtype=torch.float64)
+             for a in frames]
+    params = _member_params(model, 0)
+    assert isinstance(model, NeuralPotential)
+
+    def chunk_loss(batch, n_frames, n_components):
+        return tr._loss(model, batch, 0, create_graph=True, n_frames=n_frames, n_components=n_components)[0]
+
+    whole = FullBatchObjective(chunk_loss, params, [collate(feats, model)])
+    l_whole = whole()
+    g_whole = [p.grad.clone() for p in params]
+    chunked = FullBatchObjective(chunk_loss, params, [collate(feats[k:k + 3], model) for k in range(0, len(feats), 3)])
+    l_chunked = chunked()
+    torch.testing.assert_close(l_chunked, l_whole, rtol=1e-12, atol=0)
+    for p, g in zip(params, g_whole):
+        torch.testing.assert_close(p.grad, g, rtol=1e-10, atol=1e-14)
+    # a second call at the same point is served from the cache, not recomputed
+    assert chunked() == l_chunked and chunked.n_evaluations == 1
+
+
+def test_lbfgs_resumes_exactly(frames, tmp_path):
+    cfg = dict(LBFGS, epochs=8, random_state=2)
+    full = PotentialTrainer(**cfg).fit(frames)
+
+    def stop(done, total, msg):
+        if total is not None and done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        PotentialTrainer(**cfg).fit(frames, checkpoint=tmp_path / "c", progress=stop)
+    state = json.loads((tmp_path / "c.json").read_text())
+    assert state["optimizer"]["layout"]["0"]["old_dirs"]["length"] > 0  # the curvature history was saved
+    resumed = PotentialTrainer(**cfg).fit(frames, checkpoint=tmp_path / "c")
+    assert resumed.summary_.resumed_from_epoch == 5
+    assert [h["train_loss"] for h in resumed.history_] == pytest.approx([h["train_loss"] for h in full.history_], rel=1e-9)
+    torch.testing.assert_close(_weights(resumed.model_), _weights(full.model_), rtol=1e-9, atol=1e-12)
+
+
+def test_optimizer_state_round_trips_through_safetensors_layout():
+    from matsight.potentials._optim import pack_state, unpack_state
+
+    sd = {"state": {0: {"step": torch.tensor(3.0), "old_dirs": [torch.ones(4), torch.zeros(4)], "ro": [],
+                        "t": 0.5, "n_iter": 7, "al": [None, None]}},
+          "param_groups": [{"lr": 1.0, "params": [0]}]}
+    tensors = {}
+    packed = unpack_state(json.loads(json.dumps(pack_state(sd, tensors, "o"))), tensors, "o")
+    st = packed["state"][0]
+    assert torch.equal(st["step"], sd["state"][0]["step"]) and st["t"] == 0.5 and st["n_iter"] == 7
+    assert [t.tolist() for t in st["old_dirs"]] == [[1.0] * 4, [0.0] * 4] and st["ro"] == [] and "al" not in st
+
+
+def test_unknown_optimizer_is_refused(frames):
+    with pytest.raises(MatsightError, match="optimizer must be 'adam' or 'lbfgs'"):
+        PotentialTrainer(**dict(SMALL, optimizer="sgd"), epochs=2).fit(frames)

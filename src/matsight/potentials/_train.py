@@ -5,10 +5,11 @@ The loss is a weighted sum of the mean squared error of the energy per atom
 
     L = w_E * mean_frames((E - E_ref)^2 / N^2) + w_F * mean_components((F - F_ref)^2)
 
-minimised with Adam on mini-batches of structures, with a held-out
-validation split, a learning-rate schedule (reduce on plateau, or an
-exponential decay over the planned epochs) and early stopping on the
-validation loss (the best weights are kept). A checkpoint
+minimised with Adam on mini-batches of structures (with a learning-rate
+schedule: reduce on plateau, or an exponential decay over the planned
+epochs) or with full-batch L-BFGS (one iteration per epoch), with a
+held-out validation split and early stopping on the validation loss (the
+best weights are kept). A checkpoint
 (model, optimizer, scheduler, random generator and epoch, as safetensors with
 JSON metadata) is written atomically after every epoch, so interrupting the
 training loses at most one epoch; ``fit`` resumes from it when it exists.
@@ -27,8 +28,12 @@ import numpy as np
 import torch
 
 from ..errors import MatsightError
+from ._optim import pack_state, unpack_state
 
 __all__ = ["PotentialTrainer", "TrainSummary"]
+
+_LBFGS_HISTORY = 100  # curvature pairs kept by L-BFGS
+_LBFGS_LINE_SEARCH = 25  # most loss evaluations in one line search
 
 
 @dataclass
@@ -140,6 +145,13 @@ class PotentialTrainer:
         Compute the symmetry functions and their Jacobians with the
         descriptor's numba kernels (faster for large data sets, after a
         compilation of a minute or more).
+    optimizer : {"adam", "lbfgs"}
+        ``"adam"``: mini-batches of ``batch_size`` structures. ``"lbfgs"``:
+        full-batch L-BFGS with a strong-Wolfe line search, one iteration per
+        epoch (``learning_rate`` and ``schedule`` are then unused, and
+        ``batch_size`` only sets how many structures are processed at once).
+        L-BFGS converges in far fewer passes over small data sets such as
+        mlearn's; use it with ``dtype=torch.float64``.
     schedule : {"plateau", "exponential"}
         ``"plateau"`` halves the learning rate when the validation loss has
         not improved for ``patience // 4`` epochs; ``"exponential"`` multiplies
@@ -166,7 +178,8 @@ class PotentialTrainer:
                  energy_weight: float = 1.0, force_weight: float = 0.03, validation_fraction: float = 0.1,
                  patience: int = 50, ensemble: int = 1, random_state: int = 0, dtype=torch.float32,
                  max_seconds: float | None = None, n_threads: int | None = 1,
-                 fast_features: bool = False, schedule: str = "plateau", min_learning_rate: float | None = None):
+                 fast_features: bool = False, schedule: str = "plateau", min_learning_rate: float | None = None,
+                 optimizer: str = "adam"):
         self.r_cut = r_cut
         self.n_g2 = n_g2
         self.n_g4 = n_g4
@@ -188,6 +201,7 @@ class PotentialTrainer:
         self.fast_features = fast_features
         self.schedule = schedule
         self.min_learning_rate = min_learning_rate
+        self.optimizer = optimizer
 
     def _check(self) -> None:
         checks = [
@@ -202,6 +216,7 @@ class PotentialTrainer:
              f"max_seconds must be positive, got {self.max_seconds}"),
             (self.schedule in ("plateau", "exponential"),
              f"schedule must be 'plateau' or 'exponential', got {self.schedule!r}"),
+            (self.optimizer in ("adam", "lbfgs"), f"optimizer must be 'adam' or 'lbfgs', got {self.optimizer!r}"),
             (self.min_learning_rate is None or 0 < self.min_learning_rate <= self.learning_rate,
              f"min_learning_rate must be in (0, learning_rate], got {self.min_learning_rate}"),
         ]
@@ -217,11 +232,31 @@ class PotentialTrainer:
             "force_weight": self.force_weight, "validation_fraction": self.validation_fraction,
             "patience": int(self.patience), "ensemble": int(self.ensemble), "random_state": int(self.random_state),
             "dtype": str(self.dtype).replace("torch.", ""), "schedule": self.schedule,
-            "min_learning_rate": self._min_lr(),
+            "min_learning_rate": self._min_lr(), "optimizer": self.optimizer,
         }
 
     def _min_lr(self) -> float:
         return float(self.learning_rate * 1e-3 if self.min_learning_rate is None else self.min_learning_rate)
+
+    def _optimizer(self, model, member, train):
+        """``(optimizer, scheduler or None, closure or None)`` for one member."""
+        from ._batch import collate
+        from ._optim import FullBatchObjective
+
+        params = _member_params(model, member)
+        if self.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=self.learning_rate)
+            return opt, self._scheduler(opt), None
+        # max_eval must be set: its default (max_iter * 5 // 4 = 1) leaves the line search no evaluation
+        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=1 + _LBFGS_LINE_SEARCH, history_size=_LBFGS_HISTORY,
+                                line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=0.0)
+        chunks = [collate(train[b:b + int(self.batch_size)], model) for b in range(0, len(train), int(self.batch_size))]
+
+        def chunk_loss(batch, n_frames, n_components):
+            return self._loss(model, batch, member, create_graph=self.force_weight > 0,
+                              n_frames=n_frames, n_components=n_components)[0]
+
+        return opt, None, FullBatchObjective(chunk_loss, params, chunks)
 
     def _scheduler(self, opt):
         """Plateau: halve the rate when validation stalls; exponential: decay to the minimum over ``epochs``."""
@@ -350,18 +385,14 @@ class PotentialTrainer:
             resuming = resume is not None and m == start_member and not resume[1].get("fresh")
             if not resuming:
                 _init_member(model, m, gen)
-            params = _member_params(model, m)
-            opt = torch.optim.Adam(params, lr=self.learning_rate)
-            sched = self._scheduler(opt)
+            opt, sched, objective = self._optimizer(model, m, train)
             best_val, bad, best_state, epoch = math.inf, 0, _member_state(model, m), 0
             if resuming:
                 tensors, state = resume
                 gen.set_state(tensors["rng"])
-                opt_state = state["optimizer"]
-                opt_state["state"] = {int(pid): {k: tensors[f"optim.{pid}.{k}"] for k in keys}
-                                      for pid, keys in opt_state.pop("state_keys").items()}
-                opt.load_state_dict(opt_state)
-                sched.load_state_dict(state["scheduler"])
+                opt.load_state_dict(unpack_state(state["optimizer"], tensors, "optim"))
+                if sched is not None:
+                    sched.load_state_dict(state["scheduler"])
                 best_val, bad, epoch = state["best_val"], state["bad_epochs"], start_epoch
                 best_state = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
                 if state.get("member_done"):
@@ -369,21 +400,29 @@ class PotentialTrainer:
             while epoch < int(self.epochs) and bad < int(self.patience):
                 if deadline is not None and time.perf_counter() > deadline:
                     break
-                order = torch.randperm(len(train), generator=gen).tolist()
-                losses = []
-                for b in range(0, len(order), int(self.batch_size)):
-                    batch = collate([train[k] for k in order[b:b + int(self.batch_size)]], model)
-                    opt.zero_grad()
-                    loss, _, _ = self._loss(model, batch, m, create_graph=self.force_weight > 0)
-                    loss.backward()
-                    opt.step()
-                    losses.append(loss.item() * batch.n_frames)
-                train_loss = sum(losses) / len(train)
+                if objective is not None:  # one full-batch L-BFGS iteration
+                    opt.step(objective)
+                    # the accepted point: served from the cache when the line search ended there,
+                    # otherwise evaluated now and reused by the next step's first evaluation
+                    train_loss = float(objective())
+                else:
+                    order = torch.randperm(len(train), generator=gen).tolist()
+                    losses = []
+                    for b in range(0, len(order), int(self.batch_size)):
+                        batch = collate([train[k] for k in order[b:b + int(self.batch_size)]], model)
+                        opt.zero_grad()
+                        loss, _, _ = self._loss(model, batch, m, create_graph=self.force_weight > 0)
+                        loss.backward()
+                        opt.step()
+                        losses.append(loss.item() * batch.n_frames)
+                    train_loss = sum(losses) / len(train)
                 if val_batch is not None:
                     val_loss, e_mae, f_mae = (float(v) for v in self._loss(model, val_batch, m, create_graph=False, no_grad=True))
                 else:
                     val_loss, e_mae, f_mae = train_loss, math.nan, math.nan
-                if self.schedule == "plateau":
+                if sched is None:
+                    pass
+                elif self.schedule == "plateau":
                     sched.step(val_loss)
                 else:
                     sched.step()
@@ -436,18 +475,24 @@ class PotentialTrainer:
         return self
 
     # ------------------------------------------------------------------
-    def _loss(self, model, batch, member, create_graph, no_grad=False):
+    def _loss(self, model, batch, member, create_graph, no_grad=False, n_frames=None, n_components=None):
+        """``(loss, energy MAE eV/atom, force MAE eV/Å)`` of a batch.
+
+        The squared errors are summed and divided by ``n_frames`` and
+        ``n_components`` (default: the batch's own counts, i.e. means), so
+        that chunks of one full batch add up to its loss.
+        """
         from ._batch import energies_and_forces
 
         e, f = energies_and_forces(model, batch, member=member, create_graph=create_graph and not no_grad)
         e = e[0]  # (n_frames,)
         n_at = batch.n_atoms.to(e.dtype)  # (n_frames,)
         de = (e - batch.energy_eV.to(e.dtype)) / n_at  # (n_frames,) eV/atom
-        loss = self.energy_weight * (de**2).mean()
+        loss = self.energy_weight * (de**2).sum() / (n_frames or de.numel())
         f_mae = torch.tensor(math.nan)
         if batch.force_mask.any():
             df = (f - batch.forces_eV_per_A)[batch.force_mask]  # (n_known, 3)
-            loss = loss + self.force_weight * (df**2).mean()
+            loss = loss + self.force_weight * (df**2).sum() / (n_components or df.numel())
             f_mae = df.abs().mean()
         if no_grad:
             return loss.detach(), de.abs().mean().detach(), f_mae.detach()
@@ -474,13 +519,7 @@ class PotentialTrainer:
         if fresh:
             state["fresh"] = True
         if opt is not None:
-            sd = opt.state_dict()
-            keys = {}
-            for pid, st in sd["state"].items():
-                keys[str(pid)] = []
-                for k, v in st.items():
-                    tensors[f"optim.{pid}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
-                    keys[str(pid)].append(k)
-            state["optimizer"] = {"param_groups": _finite(sd["param_groups"]), "state_keys": keys}
-            state["scheduler"] = _finite(sched.state_dict())
+            packed = pack_state(opt.state_dict(), tensors, "optim")
+            state["optimizer"] = _finite(packed)
+            state["scheduler"] = None if sched is None else _finite(sched.state_dict())
         save_checkpoint(path, tensors, state)
