@@ -244,7 +244,7 @@ def test_one_thread_training_stays_on_one_thread_after_numba_features(frames):
     assert torch.get_num_threads() == before
 
 
-LBFGS = dict(SMALL, optimizer="lbfgs", dtype=torch.float64)
+LBFGS = dict(SMALL, optimizer="lbfgs")
 
 
 def test_lbfgs_fits_faster_than_adam_per_epoch(frames):
@@ -319,3 +319,9 @@ def test_optimizer_state_round_trips_through_safetensors_layout():
 def test_unknown_optimizer_is_refused(frames):
     with pytest.raises(MatsightError, match="optimizer must be 'adam' or 'lbfgs'"):
         PotentialTrainer(**dict(SMALL, optimizer="sgd"), epochs=2).fit(frames)
+
+
+def test_lbfgs_trains_in_float64_and_adam_in_float32_by_default():
+    assert PotentialTrainer(optimizer="lbfgs").config()["dtype"] == "float64"
+    assert PotentialTrainer().config()["dtype"] == "float32"
+    assert PotentialTrainer(optimizer="lbfgs", dtype=torch.float32).config()["dtype"] == "float32"

@@ -131,8 +131,10 @@ class PotentialTrainer:
         Number of independently initialised members.
     random_state : int
         Seed of the split, the initialisation and the shuffling.
-    dtype : torch.dtype
-        Training precision (float32 is faster; the calculator uses float64).
+    dtype : torch.dtype, optional
+        Training precision; default float32 with Adam (faster) and float64
+        with L-BFGS (its line search needs exact losses). The calculator
+        always computes in float64.
     max_seconds : float, optional
         Stop (keeping the best weights) after this wall time, counted from the
         start of ``fit``; what is left after the featurization is shared
@@ -176,7 +178,7 @@ class PotentialTrainer:
     def __init__(self, r_cut: float = 5.0, n_g2: int = 8, n_g4: int = 8, descriptor=None, hidden=(24, 24),
                  activation: str = "tanh", epochs: int = 200, batch_size: int = 8, learning_rate: float = 5e-3,
                  energy_weight: float = 1.0, force_weight: float = 0.03, validation_fraction: float = 0.1,
-                 patience: int = 50, ensemble: int = 1, random_state: int = 0, dtype=torch.float32,
+                 patience: int = 50, ensemble: int = 1, random_state: int = 0, dtype=None,
                  max_seconds: float | None = None, n_threads: int | None = 1,
                  fast_features: bool = False, schedule: str = "plateau", min_learning_rate: float | None = None,
                  optimizer: str = "adam"):
@@ -231,9 +233,14 @@ class PotentialTrainer:
             "learning_rate": self.learning_rate, "energy_weight": self.energy_weight,
             "force_weight": self.force_weight, "validation_fraction": self.validation_fraction,
             "patience": int(self.patience), "ensemble": int(self.ensemble), "random_state": int(self.random_state),
-            "dtype": str(self.dtype).replace("torch.", ""), "schedule": self.schedule,
+            "dtype": str(self._dtype()).replace("torch.", ""), "schedule": self.schedule,
             "min_learning_rate": self._min_lr(), "optimizer": self.optimizer,
         }
+
+    def _dtype(self) -> torch.dtype:
+        if self.dtype is not None:
+            return self.dtype
+        return torch.float64 if self.optimizer == "lbfgs" else torch.float32
 
     def _min_lr(self) -> float:
         return float(self.learning_rate * 1e-3 if self.min_learning_rate is None else self.min_learning_rate)
@@ -314,7 +321,7 @@ class PotentialTrainer:
         model = NeuralPotential(descriptor, species, tuple(self.hidden), self.activation, n_members)
 
         t0 = time.perf_counter()
-        key = hashlib.sha256(json.dumps([descriptor.to_dict(), str(self.dtype), len(frames),
+        key = hashlib.sha256(json.dumps([descriptor.to_dict(), str(self._dtype()), len(frames),
                                          sum(fr.energy_eV for fr in frames), sum(len(fr.atoms) for fr in frames)],
                                         default=str).encode()).hexdigest()
         cache = None if checkpoint is None else Path(str(checkpoint) + ".features.safetensors")
@@ -324,7 +331,7 @@ class PotentialTrainer:
         if feats is None:
             feats = []
             for k, fr in enumerate(frames):
-                feats.append(frame_features(descriptor, fr.atoms, fr.energy_eV, fr.forces_eV_per_A, fr.group, self.dtype,
+                feats.append(frame_features(descriptor, fr.atoms, fr.energy_eV, fr.forces_eV_per_A, fr.group, self._dtype(),
                                             fast=self.fast_features))
                 if progress is not None:
                     progress(0, None, f"features {k + 1}/{len(frames)}")
@@ -349,7 +356,7 @@ class PotentialTrainer:
         for r, f in enumerate(train):
             np.add.at(counts[r], model.species_index(f.numbers.numpy()).numpy(), 1)
         model.fit_reference_energies(counts, np.array([f.energy_eV for f in train]))
-        model.to(self.dtype)
+        model.to(self._dtype())
         val_batch = collate(val, model) if val else None
 
         config = self.config()
