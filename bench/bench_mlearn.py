@@ -10,12 +10,15 @@ per set, since those DFT settings need not share mlearn's energy zero).
     .venv/bin/python bench/bench_mlearn.py --elements Si --shipped --liu     # minutes
     .venv/bin/python bench/bench_mlearn.py --elements Ge                     # 28 min (one core)
 
-Every element is trained with the same recipe (``CONFIG``): 24 G2 + 30 G4
-within 5 Å (``ACSF.default_for(..., r_min=1.5, g4_widths=(1, 0.7, 0.5))``),
-two hidden layers of 64 tanh units, Adam with the learning rate decaying
-exponentially from 1e-3 to 1e-5 over ``EPOCHS[el]`` epochs (chosen so that one
-core finishes in about 28 minutes), force weight 0.03, and a wall-time cap of
-``--max-minutes`` (default 28) that keeps the best validation weights.
+Every element is trained with the same recipe (``CONFIG``, ``trainer_for``):
+73 symmetry functions: G1, 32 G2 on a shifted grid from 1.5 Å and 40 G4 with
+zeta 1-16 and widths 1/0.6/0.4/0.3 r_cut (``ACSF.default_for(..., r_min=1.5,
+g4_widths=...)``), within ``R_CUT[el]`` (5 Å; 5.5 Å for bcc Mo, whose fourth
+neighbour shell sits at 5.2 Å); two hidden layers of 32 tanh units;
+full-batch L-BFGS in float64 (one iteration per epoch); force weight 0.03;
+the weights with the best validation loss kept; and a wall-time cap of
+``--max-minutes`` (default 28, one core), which ends the training because
+``EPOCHS`` is set higher than fits in it.
 """
 from __future__ import annotations
 
@@ -36,20 +39,25 @@ PUBLISHED = {
 }
 
 
-CONFIG = dict(r_cut=5.0, n_g2=24, n_g4=30, zetas=(1.0, 2.0, 4.0, 8.0, 16.0), r_min=1.5, g4_widths=(1.0, 0.7, 0.5),
+CONFIG = dict(n_g2=32, n_g4=40, zetas=(1.0, 2.0, 4.0, 8.0, 16.0), r_min=1.5, g4_widths=(1.0, 0.6, 0.4, 0.3),
               hidden=(32, 32), optimizer="lbfgs", force_weight=0.03, batch_size=32, patience=100_000, random_state=0)
+# cutoff radius per element, Å (Mo: bcc, the fourth neighbour shell sits at 5.2 Å)
+R_CUT = {"Si": 5.0, "Ge": 5.0, "Mo": 5.5, "Li": 5.0}
 # L-BFGS iterations (one per epoch): more than fit in the time limit, so the wall-time cap ends the training
 EPOCHS = {"Si": 100_000, "Ge": 100_000, "Mo": 100_000, "Li": 100_000}
 
 
-def trainer_for(el: str, epochs: int | None = None, max_minutes: float | None = 28.0):
-    """The benchmark's :class:`PotentialTrainer` for element ``el`` (same recipe for all)."""
+def trainer_for(el: str, epochs: int | None = None, max_minutes: float | None = 28.0, **overrides):
+    """The benchmark's :class:`PotentialTrainer` for element ``el`` (same recipe for all).
+
+    ``overrides`` replace entries of ``CONFIG`` (``bench/train_si_mlearn.py`` sets ``ensemble``).
+    """
     import torch
 
     from matsight.potentials import ACSF, PotentialTrainer
 
-    cfg = dict(CONFIG)
-    desc = ACSF.default_for([el], r_cut=cfg.pop("r_cut"), n_g2=cfg.pop("n_g2"), n_g4=cfg.pop("n_g4"),
+    cfg = dict(CONFIG, **overrides)
+    desc = ACSF.default_for([el], r_cut=R_CUT[el], n_g2=cfg.pop("n_g2"), n_g4=cfg.pop("n_g4"),
                             zetas=cfg.pop("zetas"), r_min=cfg.pop("r_min"), g4_widths=cfg.pop("g4_widths"), periodic=True)
     return PotentialTrainer(descriptor=desc, epochs=epochs or EPOCHS[el], fast_features=True, dtype=torch.float64,
                             max_seconds=None if max_minutes is None else 60 * max_minutes, **cfg)
@@ -68,6 +76,8 @@ def main(argv=None) -> int:
     ap.add_argument("--elements", nargs="+", default=["Si", "Ge", "Li", "Mo"])
     ap.add_argument("--epochs", type=int, default=None, help="override EPOCHS[element]")
     ap.add_argument("--max-minutes", type=float, default=28.0, help="time limit per element")
+    ap.add_argument("--threads", type=int, default=1, help="torch and numba threads per training (the goal allows 2 cores)")
+    ap.add_argument("--ensemble", type=int, default=1, help="networks per element (seeds 0, 1, ...), trained one after another")
     ap.add_argument("--save", default=None, help="save each trained model as DIR/{El}-mlearn")
     ap.add_argument("--shipped", action="store_true", help="for Si, evaluate the shipped si-mlearn instead of training")
     ap.add_argument("--liu", action="store_true", help="also evaluate the Si model on Liu et al. (2023) test sets")
@@ -86,11 +96,12 @@ def main(argv=None) -> int:
             model = load("si-mlearn")
             how = "shipped si-mlearn"
         else:
-            trainer = trainer_for(el, args.epochs, args.max_minutes)
+            trainer = trainer_for(el, args.epochs, args.max_minutes, ensemble=args.ensemble, n_threads=args.threads)
             trainer.fit(data / "mlearn_zuo_2020" / f"{el}_training.extxyz")
             model = trainer.model_
             s = trainer.summary_
-            how = (f"trained {s.epochs_run[0]} of {trainer.epochs} epochs, {s.n_features} features, "
+            how = (f"trained {'+'.join(map(str, s.epochs_run))} of {trainer.epochs} epochs "
+                   f"(best {'/'.join(map(str, s.best_epoch))}), {s.n_features} features, "
                    f"train E {s.energy_mae_meV_per_atom_train:.2f} meV/atom F {s.force_mae_meV_per_A_train / 1000:.3f} eV/Å")
             if args.save:
                 Path(args.save).mkdir(parents=True, exist_ok=True)

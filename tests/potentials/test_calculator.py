@@ -59,7 +59,7 @@ def test_diamond_lattice_constant_and_bulk_modulus_near_pbe(calc):
     a0 = (v0) ** (1 / 3)
     assert a0 == pytest.approx(5.47, rel=0.01)
     # the curvature is a second-order quantity that a 3-5 meV/atom model gets only roughly
-    # (no stresses in the training data): the shipped model gives about 115 GPa, see docs
+    # (no stresses in the training data): the shipped model gives about 109 GPa, see docs
     assert 60.0 < b / GPa < 130.0
     # forces vanish by symmetry in the perfect crystal; pressure vanishes near a0
     si = bulk("Si", "diamond", a=a0, cubic=True)

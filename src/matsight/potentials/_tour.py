@@ -10,6 +10,16 @@ __all__ = ["section"]
 PUBLISHED_SI = {"GAP": (2.91, 70.0), "MTP": (2.21, 60.0)}
 
 
+def _training_line(info: dict) -> str:
+    """``"3 networks, 1500 L-BFGS iterations each"`` from a model file's training summary."""
+    cfg = info.get("config", {})
+    n = int(cfg.get("ensemble", 1))
+    epochs = info.get("epochs_run", ["?"])
+    how = "L-BFGS iterations" if cfg.get("optimizer") == "lbfgs" else "epochs"
+    nets = f"{n} networks, " if n > 1 else ""
+    return f"{nets}{max(epochs) if epochs != ['?'] else '?'} {how}{' each' if n > 1 else ''}"
+
+
 def section(out_dir: Path, random_state: int = 0, md_steps: int = 600):
     """Test errors of ``si-mlearn`` on the bundled Si test set, and a short NVE run.
 
@@ -59,7 +69,7 @@ def section(out_dir: Path, random_state: int = 0, md_steps: int = 600):
         f"{model.descriptor.r_cut} Å, hidden layers {list(model.hidden)}, trained by "
         "<code>bench/train_si_mlearn.py</code> on the 214 DFT (PBE) structures of the mlearn Si training set "
         "(Y. Zuo et al., <i>J. Phys. Chem. A</i> 124, 731 (2020)), "
-        f"{info.get('epochs_run', ['?'])[0]} epochs. Below: errors on the 25 held-out test structures, "
+        f"{_training_line(info)}. Below: errors on the 25 held-out test structures, "
         "next to the published GAP and MTP figures on the same split.</p>",
         *table, *groups,
         f"<p>NVE molecular dynamics (velocity Verlet, 1 fs) of {md.n_atoms} atoms of diamond Si started at "
