@@ -427,11 +427,9 @@ class PotentialTrainer:
                     val_loss, e_mae, f_mae = (float(v) for v in self._loss(model, val_batch, m, create_graph=False, no_grad=True))
                 else:
                     val_loss, e_mae, f_mae = train_loss, math.nan, math.nan
-                if sched is None:
-                    pass
-                elif self.schedule == "plateau":
+                if sched is not None and self.schedule == "plateau":
                     sched.step(val_loss)
-                else:
+                elif sched is not None:
                     sched.step()
                 epoch += 1
                 if val_loss < best_val * (1 - 1e-4):
