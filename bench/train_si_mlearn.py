@@ -28,8 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_mlearn import PUBLISHED as _ALL_PUBLISHED
-from bench_mlearn import trainer_for
+from bench_mlearn import PUBLISHED as _ALL_PUBLISHED, trainer_for
 
 from matsight.potentials import evaluate, save
 from matsight.potentials._data import bundled_data_path

@@ -14,10 +14,9 @@ def _training_line(info: dict) -> str:
     """``"3 networks, 1500 L-BFGS iterations each"`` from a model file's training summary."""
     cfg = info.get("config", {})
     n = int(cfg.get("ensemble", 1))
-    epochs = info.get("epochs_run", ["?"])
-    how = "L-BFGS iterations" if cfg.get("optimizer") == "lbfgs" else "epochs"
-    nets = f"{n} networks, " if n > 1 else ""
-    return f"{nets}{max(epochs) if epochs != ['?'] else '?'} {how}{' each' if n > 1 else ''}"
+    iterations = max(info.get("epochs_run") or [0])
+    unit = "L-BFGS iterations" if cfg.get("optimizer") == "lbfgs" else "epochs"
+    return f"{n} networks, {iterations} {unit} each" if n > 1 else f"{iterations} {unit}"
 
 
 def section(out_dir: Path, random_state: int = 0, md_steps: int = 600):
