@@ -15,7 +15,8 @@ Every element is trained with the same recipe (``CONFIG``, ``trainer_for``):
 zeta 1-16 and widths 1/0.6/0.4/0.3 r_cut (``ACSF.default_for(..., r_min=1.5,
 g4_widths=...)``), within ``R_CUT[el]`` (5 Å; 5.5 Å for bcc Mo, whose fourth
 neighbour shell sits at 5.2 Å); two hidden layers of 32 tanh units;
-full-batch L-BFGS in float64 (one iteration per epoch); force weight 0.03;
+full-batch L-BFGS in float64 (one iteration per epoch); force weight
+``FORCE_WEIGHT[el]`` (0.01 for Si and Ge, 0.03 for Mo and Li);
 the weights with the best validation loss kept; and a wall-time cap of
 ``--max-minutes`` (default 28, one core), which ends the training because
 ``EPOCHS`` is set higher than fits in it.
@@ -40,9 +41,13 @@ PUBLISHED = {
 
 
 CONFIG = dict(n_g2=32, n_g4=40, zetas=(1.0, 2.0, 4.0, 8.0, 16.0), r_min=1.5, g4_widths=(1.0, 0.6, 0.4, 0.3),
-              hidden=(32, 32), optimizer="lbfgs", force_weight=0.03, batch_size=32, patience=100_000, random_state=0)
+              hidden=(32, 32), optimizer="lbfgs", batch_size=32, patience=100_000, random_state=0)
 # cutoff radius per element, Å (Mo: bcc, the fourth neighbour shell sits at 5.2 Å)
 R_CUT = {"Si": 5.0, "Ge": 5.0, "Mo": 5.5, "Li": 5.0}
+# force weight per element: 0.03 lets forces dominate the loss ~10:1 and leaves the sheared Elastic frames
+# of Si/Ge 4-6 meV/atom off even in training; 0.01 fits them (Si 4.33 -> 3.61, Ge 2.65 -> 2.38 meV/atom,
+# forces 0.083 -> 0.080 and 0.064 -> 0.067 eV/Å). Mo's weak point is its forces, so it keeps 0.03.
+FORCE_WEIGHT = {"Si": 0.01, "Ge": 0.01, "Mo": 0.03, "Li": 0.03}
 # L-BFGS iterations (one per epoch): more than fit in the time limit, so the wall-time cap ends the training
 EPOCHS = {"Si": 100_000, "Ge": 100_000, "Mo": 100_000, "Li": 100_000}
 
@@ -56,7 +61,8 @@ def trainer_for(el: str, epochs: int | None = None, max_minutes: float | None = 
 
     from matsight.potentials import ACSF, PotentialTrainer
 
-    cfg = dict(CONFIG, **overrides)
+    cfg = dict(CONFIG, force_weight=FORCE_WEIGHT[el])
+    cfg.update(overrides)
     desc = ACSF.default_for([el], r_cut=R_CUT[el], n_g2=cfg.pop("n_g2"), n_g4=cfg.pop("n_g4"),
                             zetas=cfg.pop("zetas"), r_min=cfg.pop("r_min"), g4_widths=cfg.pop("g4_widths"), periodic=True)
     return PotentialTrainer(descriptor=desc, epochs=epochs or EPOCHS[el], fast_features=True, dtype=torch.float64,
@@ -78,6 +84,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-minutes", type=float, default=28.0, help="time limit per element")
     ap.add_argument("--threads", type=int, default=1, help="torch and numba threads per training (the goal allows 2 cores)")
     ap.add_argument("--ensemble", type=int, default=1, help="networks per element (seeds 0, 1, ...), trained one after another")
+    ap.add_argument("--force-weight", type=float, default=None, help="override CONFIG's force weight")
+    ap.add_argument("--weight-decay", type=float, default=None, help="override CONFIG's L2 weight penalty")
+    ap.add_argument("--hidden", default=None, help="override CONFIG's hidden widths, e.g. 64,64")
     ap.add_argument("--save", default=None, help="save each trained model as DIR/{El}-mlearn")
     ap.add_argument("--shipped", action="store_true", help="for Si, evaluate the shipped si-mlearn instead of training")
     ap.add_argument("--liu", action="store_true", help="also evaluate the Si model on Liu et al. (2023) test sets")
@@ -96,7 +105,11 @@ def main(argv=None) -> int:
             model = load("si-mlearn")
             how = "shipped si-mlearn"
         else:
-            trainer = trainer_for(el, args.epochs, args.max_minutes, ensemble=args.ensemble, n_threads=args.threads)
+            overrides = {k: v for k, v in (("force_weight", args.force_weight), ("weight_decay", args.weight_decay),
+                                           ("hidden", args.hidden and tuple(int(h) for h in args.hidden.split(","))))
+                         if v is not None}
+            trainer = trainer_for(el, args.epochs, args.max_minutes, ensemble=args.ensemble, n_threads=args.threads,
+                                  **overrides)
             trainer.fit(data / "mlearn_zuo_2020" / f"{el}_training.extxyz")
             model = trainer.model_
             s = trainer.summary_

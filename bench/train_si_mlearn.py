@@ -7,7 +7,9 @@ Zuo et al., J. Phys. Chem. A 124, 731 (2020): 214 DFT (PBE) structures of Si
 
 The recipe is the one of ``bench/bench_mlearn.py`` (``trainer_for``: 73
 symmetry functions within 5 Å, 2 x 32 tanh, full-batch L-BFGS in float64,
-force weight 0.03, the best validation weights kept), with two differences:
+the best validation weights kept), with three differences: force weight
+0.03 (the benchmark now uses 0.01 for Si, found after this model was trained;
+retraining with it is left to the next person, see NOTES.md),
 a fixed number of L-BFGS iterations instead of a wall-time cap, so the run is
 reproducible (on one core in float64, the same weights every time), and an
 ensemble of ``--ensemble`` networks (seeds 0, 1, ...; same split), whose mean
@@ -37,6 +39,7 @@ from matsight.potentials._data import bundled_data_path
 PUBLISHED = _ALL_PUBLISHED["Si"]
 EPOCHS = 1500
 ENSEMBLE = 3
+FORCE_WEIGHT = 0.03  # the shipped model's; bench_mlearn.FORCE_WEIGHT["Si"] is now 0.01
 
 
 def main(argv=None) -> int:
@@ -59,7 +62,8 @@ def main(argv=None) -> int:
         last[0] = now
         print(f"[{now - t0:7.1f} s] {msg}", flush=True)
 
-    trainer = trainer_for("Si", args.epochs, args.max_minutes, ensemble=args.ensemble, random_state=args.seed)
+    trainer = trainer_for("Si", args.epochs, args.max_minutes, ensemble=args.ensemble, random_state=args.seed,
+                          force_weight=FORCE_WEIGHT)
     trainer.fit(bundled_data_path("Si_training"), checkpoint=args.out + ".ckpt", progress=progress,
                 feature_cache=args.feature_cache)
     s = trainer.summary_

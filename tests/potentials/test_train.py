@@ -325,3 +325,45 @@ def test_lbfgs_trains_in_float64_and_adam_in_float32_by_default():
     assert PotentialTrainer(optimizer="lbfgs").config()["dtype"] == "float64"
     assert PotentialTrainer().config()["dtype"] == "float32"
     assert PotentialTrainer(optimizer="lbfgs", dtype=torch.float32).config()["dtype"] == "float32"
+
+
+def test_weight_decay_adds_the_l2_penalty_to_the_training_loss_only(frames):
+    """Chunked L-BFGS loss with decay = loss without + λ Σ W² (biases excluded); validation loss unchanged."""
+    from matsight.potentials._batch import collate, frame_features
+    from matsight.potentials._optim import FullBatchObjective
+    from matsight.potentials._train import _member_params
+
+    lam = 1e-3
+    plain = PotentialTrainer(**LBFGS, epochs=1).fit(frames)
+    decayed = PotentialTrainer(**dict(LBFGS, weight_decay=lam), epochs=1)
+    model = plain.model_
+    feats = [frame_features(model.descriptor, a, a.get_potential_energy(), a.get_forces(), store_dtype=torch.float64)
+             for a in frames]
+    chunks = [collate(feats[k:k + 4], model) for k in range(0, len(feats), 4)]
+    params = _member_params(model, 0)
+
+    def objective(tr):
+        return FullBatchObjective(lambda b, nf, nc: tr._loss(model, b, 0, True, n_frames=nf, n_components=nc)[0],
+                                  params, chunks)()
+
+    # the slow, obvious penalty: every nn.Linear weight of the Cu network, squared and summed
+    w2 = sum(float((m.weight.detach().double() ** 2).sum()) for m in model.networks["Cu"][0] if isinstance(m, torch.nn.Linear))
+    assert float(objective(decayed)) == pytest.approx(float(objective(plain)) + lam * w2, rel=1e-12)
+    whole = collate(feats, model)
+    assert float(decayed._loss(model, whole, 0, False, no_grad=True)[0]) == float(plain._loss(model, whole, 0, False, no_grad=True)[0])
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_weight_decay_shrinks_the_weights(frames, optimizer):
+    cfg = dict(LBFGS if optimizer == "lbfgs" else SMALL, epochs=15, random_state=1)
+    norms = []
+    for lam in (0.0, 1e-2):
+        tr = PotentialTrainer(**cfg, weight_decay=lam).fit(frames)
+        norms.append(sum(float((m.weight.detach() ** 2).sum()) for m in tr.model_.networks["Cu"][0] if isinstance(m, torch.nn.Linear)))
+        assert tr.summary_.config["weight_decay"] == lam
+    assert norms[1] < 0.8 * norms[0]
+
+
+def test_negative_weight_decay_is_refused(frames):
+    with pytest.raises(MatsightError, match="weight_decay must be non-negative"):
+        PotentialTrainer(**dict(SMALL, weight_decay=-1.0), epochs=2).fit(frames)

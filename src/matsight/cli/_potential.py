@@ -22,6 +22,9 @@ def train_cmd(
     n_g4: int = typer.Option(8, "--n-g4", help="Angular symmetry functions per element pair."),
     hidden: str = typer.Option("24,24", "--hidden", help="Hidden layer widths, comma-separated."),
     force_weight: float = typer.Option(0.03, "--force-weight", help="Weight of the force term (eV/Å)² against energy (eV/atom)²."),
+    weight_decay: float = typer.Option(0.0, "--weight-decay",
+                                       help="L2 penalty on the network weights, added to the training loss "
+                                            "(try 1e-7 with lbfgs)."),
     optimizer: str = typer.Option("adam", "--optimizer",
                                   help="adam (mini-batches, learning-rate schedule) or lbfgs (full-batch L-BFGS, one "
                                        "iteration per epoch, float64; best on small data sets)."),
@@ -51,7 +54,7 @@ def train_cmd(
     trainer = PotentialTrainer(r_cut=r_cut, n_g2=n_g2, n_g4=n_g4, hidden=widths, epochs=epochs, random_state=seed,
                                force_weight=force_weight, learning_rate=learning_rate, batch_size=batch_size,
                                patience=patience, ensemble=ensemble, schedule=schedule, optimizer=optimizer,
-                               max_seconds=None if max_minutes is None else 60.0 * max_minutes)
+                               weight_decay=weight_decay, max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
     with progress_bar("training", total=epochs * ensemble, enabled=not json_) as advance:
         state = {"done": 0}

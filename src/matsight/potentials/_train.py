@@ -3,7 +3,10 @@
 The loss is a weighted sum of the mean squared error of the energy per atom
 (eV/atom) and of the force components (eV/Å)::
 
-    L = w_E * mean_frames((E - E_ref)^2 / N^2) + w_F * mean_components((F - F_ref)^2)
+    L = w_E * mean_frames((E - E_ref)^2 / N^2) + w_F * mean_components((F - F_ref)^2) + λ * sum(W^2)
+
+(the last term, an L2 penalty on the networks' weight matrices, is off by
+default and never enters the validation loss)
 
 minimised with Adam on mini-batches of structures (with a learning-rate
 schedule: reduce on plateau, or an exponential decay over the planned
@@ -90,6 +93,12 @@ def _member_params(model, member: int) -> list:
     return [p for sym in model.species for p in model.networks[sym][member].parameters()]
 
 
+def _weight_norm2(model, member: int) -> torch.Tensor:
+    """Sum of squared entries of one member's weight matrices (biases excluded)."""
+    return sum((layer.weight**2).sum() for sym in model.species for layer in model.networks[sym][member]
+               if isinstance(layer, torch.nn.Linear))
+
+
 def _member_state(model, member: int) -> dict:
     return {f"{sym}.{k}": v.detach().clone() for sym in model.species
             for k, v in model.networks[sym][member].state_dict().items()}
@@ -161,6 +170,13 @@ class PotentialTrainer:
         after ``epochs`` (use a large ``patience`` with it).
     min_learning_rate : float, optional
         Lower bound of the schedule (default ``1e-3 * learning_rate``).
+    weight_decay : float
+        λ of an L2 penalty ``λ * sum(W**2)`` on the weight matrices (not the
+        biases) of the networks, added to the training loss (not to the
+        validation loss), in eV²/atom² like the energy term. It lets L-BFGS
+        run longer before the networks overfit: on mlearn Mo (28 minutes,
+        two threads) 1e-7 lowered the test energy MAE from 2.06 to
+        1.68 meV/atom (NOTES.md).
 
     Attributes
     ----------
@@ -181,7 +197,7 @@ class PotentialTrainer:
                  patience: int = 50, ensemble: int = 1, random_state: int = 0, dtype=None,
                  max_seconds: float | None = None, n_threads: int | None = 1,
                  fast_features: bool = False, schedule: str = "plateau", min_learning_rate: float | None = None,
-                 optimizer: str = "adam"):
+                 optimizer: str = "adam", weight_decay: float = 0.0):
         self.r_cut = r_cut
         self.n_g2 = n_g2
         self.n_g4 = n_g4
@@ -204,6 +220,7 @@ class PotentialTrainer:
         self.schedule = schedule
         self.min_learning_rate = min_learning_rate
         self.optimizer = optimizer
+        self.weight_decay = weight_decay
 
     def _check(self) -> None:
         checks = [
@@ -214,6 +231,7 @@ class PotentialTrainer:
             (0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction}"),
             (self.force_weight >= 0 and self.energy_weight >= 0, "loss weights must be non-negative"),
             (self.force_weight + self.energy_weight > 0, "at least one loss weight must be positive"),
+            (self.weight_decay >= 0, f"weight_decay must be non-negative, got {self.weight_decay}"),
             (self.max_seconds is None or self.max_seconds > 0,
              f"max_seconds must be positive, got {self.max_seconds}"),
             (self.schedule in ("plateau", "exponential"),
@@ -235,6 +253,7 @@ class PotentialTrainer:
             "patience": int(self.patience), "ensemble": int(self.ensemble), "random_state": int(self.random_state),
             "dtype": str(self._dtype()).replace("torch.", ""), "schedule": self.schedule,
             "min_learning_rate": self._min_lr(), "optimizer": self.optimizer,
+            "weight_decay": float(self.weight_decay),
         }
 
     def _dtype(self) -> torch.dtype:
@@ -485,7 +504,9 @@ class PotentialTrainer:
 
         The squared errors are summed and divided by ``n_frames`` and
         ``n_components`` (default: the batch's own counts, i.e. means), so
-        that chunks of one full batch add up to its loss.
+        that chunks of one full batch add up to its loss; the weight penalty
+        is shared in proportion to the chunk's frames for the same reason.
+        With ``no_grad`` (validation) the penalty is left out.
         """
         from ._batch import energies_and_forces
 
@@ -499,6 +520,9 @@ class PotentialTrainer:
             df = (f - batch.forces_eV_per_A)[batch.force_mask]  # (n_known, 3)
             loss = loss + self.force_weight * (df**2).sum() / (n_components or df.numel())
             f_mae = df.abs().mean()
+        if self.weight_decay > 0 and not no_grad:
+            share = batch.n_frames / (n_frames or batch.n_frames)
+            loss = loss + self.weight_decay * share * _weight_norm2(model, member)
         if no_grad:
             return loss.detach(), de.abs().mean().detach(), f_mae.detach()
         return loss, de.abs().mean(), f_mae
