@@ -10,7 +10,8 @@ per set, since those DFT settings need not share mlearn's energy zero).
     .venv/bin/python bench/bench_mlearn.py --elements Si --shipped --liu     # minutes
     .venv/bin/python bench/bench_mlearn.py --elements Ge                     # 28 min (one core)
 
-Every element is trained with the same recipe (``CONFIG``, ``trainer_for``):
+Every element is trained with one recipe (``CONFIG``, ``trainer_for``), only
+the force weight differs:
 73 symmetry functions: G1, 32 G2 on a shifted grid from 1.5 Å and 40 G4 with
 zeta 1-16 and widths 1/0.6/0.4/0.3 r_cut (``ACSF.default_for(..., r_min=1.5,
 g4_widths=...)``), within ``R_CUT[el]`` (5 Å; 5.5 Å for bcc Mo, whose fourth
@@ -84,8 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-minutes", type=float, default=28.0, help="time limit per element")
     ap.add_argument("--threads", type=int, default=1, help="torch and numba threads per training (the goal allows 2 cores)")
     ap.add_argument("--ensemble", type=int, default=1, help="networks per element (seeds 0, 1, ...), trained one after another")
-    ap.add_argument("--force-weight", type=float, default=None, help="override CONFIG's force weight")
-    ap.add_argument("--weight-decay", type=float, default=None, help="override CONFIG's L2 weight penalty")
+    ap.add_argument("--force-weight", type=float, default=None, help="override FORCE_WEIGHT[element]")
+    ap.add_argument("--weight-decay", type=float, default=None, help="L2 weight penalty (default 0; Mo's best run used 1e-7)")
     ap.add_argument("--hidden", default=None, help="override CONFIG's hidden widths, e.g. 64,64")
     ap.add_argument("--save", default=None, help="save each trained model as DIR/{El}-mlearn")
     ap.add_argument("--shipped", action="store_true", help="for Si, evaluate the shipped si-mlearn instead of training")
