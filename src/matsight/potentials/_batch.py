@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["FrameFeatures", "Batch", "frame_features", "collate", "energies_and_forces"]
+__all__ = ["FrameFeatures", "Batch", "JacobianBucket", "frame_features", "collate", "energies_and_forces"]
 
 
 @dataclass
@@ -144,6 +144,21 @@ def _compute_first_order(descriptor, *args, fast: bool = False):
 
 
 @dataclass
+class JacobianBucket:
+    """Stored Jacobians of centres with about the same number of neighbour entries.
+
+    Centre ``a = centres[m]`` holds ``dG_a/dr_{targets[m, k]}`` in rows
+    ``3k:3k+3`` of ``jacobian[m]`` (padding rows are zero, their target 0),
+    so that the force contributions of all its entries are one matrix-vector
+    product with ``dE/dG_a``.
+    """
+
+    centres: torch.Tensor  # (m,)
+    targets: torch.Tensor  # (m * k,)
+    jacobian: torch.Tensor  # (m, 3 k, n_features)
+
+
+@dataclass
 class Batch:
     """Several structures concatenated, with global atom indices."""
 
@@ -151,9 +166,7 @@ class Batch:
     species_idx: torch.Tensor  # (n_atoms,)
     frame_idx: torch.Tensor  # (n_atoms,)
     n_atoms: torch.Tensor  # (n_frames,)
-    owner: torch.Tensor  # (n_entries,)
-    target: torch.Tensor  # (n_entries,)
-    jacobian: torch.Tensor  # (n_entries, n_features, 3)
+    buckets: list[JacobianBucket]
     energy_eV: torch.Tensor  # (n_frames,)
     forces_eV_per_A: torch.Tensor  # (n_atoms, 3), NaN where unknown
     force_mask: torch.Tensor  # (n_atoms,) bool
@@ -161,6 +174,36 @@ class Batch:
     @property
     def n_frames(self) -> int:
         return int(self.n_atoms.shape[0])
+
+
+# centres are grouped by their entry count rounded up to a multiple of this (padding below 10 % for
+# bulk-like environments) so that few, large batched products do the force contraction
+_BUCKET_STEP = 4
+
+
+def _buckets(owner: torch.Tensor, target: torch.Tensor, jacobian: torch.Tensor, n_atoms: int) -> list[JacobianBucket]:
+    """Regroup entry-wise Jacobians ``(n_entries, n_features, 3)`` into padded per-centre blocks."""
+    n_feat = jacobian.shape[1]
+    order = torch.sort(owner, stable=True).indices  # (n_entries,) entries grouped by centre
+    counts = torch.bincount(owner, minlength=n_atoms)  # (n_atoms,)
+    start = torch.cumsum(counts, 0) - counts  # (n_atoms,) first sorted entry of each centre
+    slot = torch.empty_like(owner)  # (n_entries,) rank of each entry within its centre
+    slot[order] = torch.arange(len(order)) - start[owner[order]]
+    padded = (counts + _BUCKET_STEP - 1) // _BUCKET_STEP * _BUCKET_STEP  # (n_atoms,)
+    row = torch.empty(n_atoms, dtype=torch.long)  # (n_atoms,) position of each centre in its bucket
+    out = []
+    for k in torch.unique(padded[padded > 0]).tolist():
+        centres = torch.nonzero(padded == k).flatten()  # (m,)
+        row[centres] = torch.arange(len(centres))
+        sel = torch.nonzero(padded[owner] == k).flatten()  # (n_sel,) entries of these centres
+        r, c = row[owner[sel]], slot[sel]  # (n_sel,), (n_sel,)
+        jac = jacobian.new_zeros(len(centres), k, 3, n_feat)  # (m, k, 3, n_features)
+        jac[r, c] = jacobian[sel].transpose(1, 2)
+        tgt = torch.zeros(len(centres), k, dtype=torch.long)  # (m, k); padding points at atom 0 with zero rows
+        tgt[r, c] = target[sel]
+        out.append(JacobianBucket(centres=centres, targets=tgt.reshape(-1),
+                                  jacobian=jac.reshape(len(centres), 3 * k, n_feat)))
+    return out
 
 
 def collate(frames: list[FrameFeatures], model) -> Batch:
@@ -171,14 +214,15 @@ def collate(frames: list[FrameFeatures], model) -> Batch:
     forces = [f.forces_eV_per_A if f.forces_eV_per_A is not None else torch.full((f.n_atoms, 3), float("nan"), dtype=dtype)
               for f in frames]
     force_t = torch.cat(forces).to(dtype)  # (n_atoms, 3)
+    owner = torch.cat([f.owner + o for f, o in zip(frames, offsets)])  # (n_entries,)
+    target = torch.cat([f.target + o for f, o in zip(frames, offsets)])  # (n_entries,)
+    jacobian = torch.cat([f.jacobian for f in frames])  # (n_entries, n_features, 3)
     return Batch(
         features=torch.cat([f.features for f in frames]),
         species_idx=model.species_index(torch.cat([f.numbers for f in frames]).numpy()),
         frame_idx=torch.repeat_interleave(torch.arange(len(frames)), sizes),
         n_atoms=sizes,
-        owner=torch.cat([f.owner + o for f, o in zip(frames, offsets)]),
-        target=torch.cat([f.target + o for f, o in zip(frames, offsets)]),
-        jacobian=torch.cat([f.jacobian for f in frames]),
+        buckets=_buckets(owner, target, jacobian, int(sizes.sum())),
         energy_eV=torch.tensor([f.energy_eV for f in frames], dtype=torch.float64),
         forces_eV_per_A=force_t,
         force_mask=~torch.isnan(force_t).any(1),
@@ -187,6 +231,10 @@ def collate(frames: list[FrameFeatures], model) -> Batch:
 
 def energies_and_forces(model, batch: Batch, member: int | None = None, create_graph: bool = False):
     """Energies (eV) and forces (eV/Å) of a batch from the stored Jacobians.
+
+    ``F_k = -sum_{a, f} dE/dG_af dG_af/dr_k``: per centre ``a``, one
+    matrix-vector product of its stored block with ``dE/dG_a``, batched over
+    the centres of a bucket, then scattered onto the atoms moved.
 
     Returns
     -------
@@ -199,9 +247,13 @@ def energies_and_forces(model, batch: Batch, member: int | None = None, create_g
         g = batch.features.detach().requires_grad_(True)  # (n_atoms, n_features)
         energies = model(g, batch.species_idx, batch.frame_idx, batch.n_frames, member=member)  # (n_members, n_frames)
         (de_dg,) = torch.autograd.grad(energies.mean(0).sum(), g, create_graph=create_graph)  # (n_atoms, n_features)
-    contrib = torch.einsum("qf,qfc->qc", de_dg[batch.owner], batch.jacobian)  # (n_entries, 3)
-    forces = -torch.zeros_like(batch.forces_eV_per_A).index_add(0, batch.target, contrib)  # (n_atoms, 3)
-    return energies, forces
+    forces = torch.zeros_like(batch.forces_eV_per_A)  # (n_atoms, 3)
+    for b in batch.buckets:
+        x = de_dg[b.centres].to(b.jacobian.dtype).unsqueeze(2)  # (m, n_features, 1)
+        contrib = torch.bmm(b.jacobian, x).reshape(-1, 3)  # (m * k, 3)
+        forces = forces.index_add(0, b.targets, contrib.to(forces.dtype))
+    return energies, -forces
+
 
 
 def save_features(path, feats: list[FrameFeatures], key: str) -> None:
