@@ -87,6 +87,8 @@ def main(argv=None) -> int:
     ap.add_argument("--ensemble", type=int, default=1, help="networks per element (seeds 0, 1, ...), trained one after another")
     ap.add_argument("--force-weight", type=float, default=None, help="override FORCE_WEIGHT[element]")
     ap.add_argument("--weight-decay", type=float, default=None, help="L2 weight penalty (default 0; Mo's best run used 1e-7)")
+    ap.add_argument("--energy-huber", type=float, default=None, help="pseudo-Huber scale of the energy loss, meV/atom")
+    ap.add_argument("--force-huber", type=float, default=None, help="pseudo-Huber scale of the force loss, eV/Å")
     ap.add_argument("--hidden", default=None, help="override CONFIG's hidden widths, e.g. 64,64")
     ap.add_argument("--save", default=None, help="save each trained model as DIR/{El}-mlearn")
     ap.add_argument("--shipped", action="store_true", help="for Si, evaluate the shipped si-mlearn instead of training")
@@ -107,6 +109,8 @@ def main(argv=None) -> int:
             how = "shipped si-mlearn"
         else:
             overrides = {k: v for k, v in (("force_weight", args.force_weight), ("weight_decay", args.weight_decay),
+                                           ("energy_huber_meV_per_atom", args.energy_huber),
+                                           ("force_huber_eV_per_A", args.force_huber),
                                            ("hidden", args.hidden and tuple(int(h) for h in args.hidden.split(","))))
                          if v is not None}
             trainer = trainer_for(el, args.epochs, args.max_minutes, ensemble=args.ensemble, n_threads=args.threads,

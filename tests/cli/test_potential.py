@@ -71,11 +71,13 @@ def test_train_test_md_pipeline(cli, tmp_path):
 def test_train_with_lbfgs(cli, tmp_path):
     data = _emt_file(tmp_path / "cu.xyz")
     r = cli(["potential", "train", data, "--out", tmp_path / "m", "--epochs", 4, "--r-cut", 4.0, "--n-g2", 4,
-             "--n-g4", 4, "--hidden", "8", "--optimizer", "lbfgs", "--weight-decay", 1e-6, "--json"])
+             "--n-g4", 4, "--hidden", "8", "--optimizer", "lbfgs", "--weight-decay", 1e-6,
+             "--energy-huber-meV", 2.0, "--force-huber", 0.05, "--json"])
     assert r.code == 0, r.err
     out = r.json()
     assert out["config"]["optimizer"] == "lbfgs" and out["config"]["dtype"] == "float64"
     assert out["config"]["weight_decay"] == 1e-6
+    assert out["config"]["energy_huber_meV_per_atom"] == 2.0 and out["config"]["force_huber_eV_per_A"] == 0.05
     assert out["epochs_run"] == [4]
 
 
@@ -122,6 +124,7 @@ def test_cli_errors_exit_2(cli, tmp_path):
         (["potential", "train", data, "--out", tmp_path / "m", "--optimizer", "sgd"], "optimizer must be"),
         (["potential", "train", data, "--out", tmp_path / "m", "--max-minutes", -1], "--max-minutes must be positive"),
         (["potential", "train", data, "--out", tmp_path / "m", "--weight-decay", -1], "weight_decay must be non-negative"),
+        (["potential", "train", data, "--out", tmp_path / "m", "--force-huber", 0], "force_huber_eV_per_A must be positive"),
         (["potential", "label", bare, "--method", "DFT", "--out", tmp_path / "x.xyz"], "unknown labelling method"),
         (["potential", "test", "si-mlearn", data, "--json"], "Cu, which the model was not trained on"),
         (["potential", "md", "si-mlearn", tmp_path / "missing.xyz"], "does not exist"),

@@ -367,3 +367,52 @@ def test_weight_decay_shrinks_the_weights(frames, optimizer):
 def test_negative_weight_decay_is_refused(frames):
     with pytest.raises(MatsightError, match="weight_decay must be non-negative"):
         PotentialTrainer(**dict(SMALL, weight_decay=-1.0), epochs=2).fit(frames)
+
+
+def test_pseudo_huber_is_squared_error_inside_and_linear_outside():
+    from matsight.potentials._train import _pseudo_huber
+
+    x = torch.tensor([-3.0, -1e-4, 0.0, 2e-4, 0.5, 40.0], dtype=torch.float64)
+    torch.testing.assert_close(_pseudo_huber(x, None), x**2, rtol=0, atol=0)
+    delta = 0.1
+    slow = 2 * delta**2 * (torch.sqrt(1 + (x / delta) ** 2) - 1)  # the textbook form
+    torch.testing.assert_close(_pseudo_huber(x, delta), slow, rtol=1e-9, atol=1e-300)
+    small = x.abs() < 1e-3
+    torch.testing.assert_close(_pseudo_huber(x, delta)[small], x[small] ** 2, rtol=1e-5, atol=0)
+    # far outside: 2 delta |x| - 2 delta**2, i.e. a linear, not quadratic, penalty
+    assert _pseudo_huber(x, delta)[-1].item() == pytest.approx(2 * delta * 40.0 - 2 * delta**2, rel=1e-4)
+
+
+def test_huber_losses_replace_the_squared_errors_and_chunks_still_add_up(frames):
+    """Robust loss terms: the chunked closure equals the hand-written pseudo-Huber sums over all frames."""
+    from matsight.potentials._batch import collate, energies_and_forces, frame_features
+    from matsight.potentials._optim import FullBatchObjective
+    from matsight.potentials._train import _member_params
+
+    d_e, d_f = 2.0, 0.05  # meV/atom, eV/Å
+    plain = PotentialTrainer(**LBFGS, epochs=1).fit(frames)
+    robust = PotentialTrainer(**dict(LBFGS, energy_huber_meV_per_atom=d_e, force_huber_eV_per_A=d_f), epochs=1)
+    model = plain.model_
+    feats = [frame_features(model.descriptor, a, a.get_potential_energy(), a.get_forces(), store_dtype=torch.float64)
+             for a in frames]
+    chunks = [collate(feats[k:k + 4], model) for k in range(0, len(feats), 4)]
+    got = FullBatchObjective(lambda b, nf, nc: robust._loss(model, b, 0, True, n_frames=nf, n_components=nc)[0],
+                             _member_params(model, 0), chunks)()
+    whole = collate(feats, model)
+    e, f = energies_and_forces(model, whole)
+    de = ((e[0] - whole.energy_eV) / whole.n_atoms).detach()
+    df = (f - whole.forces_eV_per_A).detach().flatten()
+
+    def rho(x, d):
+        return (2 * d**2 * (np.sqrt(1 + (x.numpy() / d) ** 2) - 1)).mean()
+
+    expected = robust.energy_weight * rho(de, d_e * 1e-3) + robust.force_weight * rho(df, d_f)
+    assert float(got) == pytest.approx(expected, rel=1e-9)
+    assert float(got) < float(plain._loss(model, whole, 0, False, no_grad=True)[0])  # pseudo-Huber <= squared
+    assert robust.config()["force_huber_eV_per_A"] == d_f
+
+
+@pytest.mark.parametrize("key", ["energy_huber_meV_per_atom", "force_huber_eV_per_A"])
+def test_non_positive_huber_scale_is_refused(frames, key):
+    with pytest.raises(MatsightError, match=f"{key} must be positive"):
+        PotentialTrainer(**dict(SMALL, **{key: 0.0}), epochs=2).fit(frames)

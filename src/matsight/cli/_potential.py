@@ -25,6 +25,12 @@ def train_cmd(
     weight_decay: float = typer.Option(0.0, "--weight-decay",
                                        help="L2 penalty on the network weights, added to the training loss "
                                             "(try 1e-7 with lbfgs)."),
+    energy_huber: Optional[float] = typer.Option(None, "--energy-huber-meV",
+                                                 help="Robust (pseudo-Huber) energy loss: quadratic below this error "
+                                                      "in meV/atom, linear above."),
+    force_huber: Optional[float] = typer.Option(None, "--force-huber",
+                                                help="Robust (pseudo-Huber) force loss: quadratic below this error "
+                                                     "in eV/Å, linear above."),
     optimizer: str = typer.Option("adam", "--optimizer",
                                   help="adam (mini-batches, learning-rate schedule) or lbfgs (full-batch L-BFGS, one "
                                        "iteration per epoch, float64; best on small data sets)."),
@@ -54,7 +60,8 @@ def train_cmd(
     trainer = PotentialTrainer(r_cut=r_cut, n_g2=n_g2, n_g4=n_g4, hidden=widths, epochs=epochs, random_state=seed,
                                force_weight=force_weight, learning_rate=learning_rate, batch_size=batch_size,
                                patience=patience, ensemble=ensemble, schedule=schedule, optimizer=optimizer,
-                               weight_decay=weight_decay, max_seconds=None if max_minutes is None else 60.0 * max_minutes)
+                               weight_decay=weight_decay, energy_huber_meV_per_atom=energy_huber,
+                               force_huber_eV_per_A=force_huber, max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
     with progress_bar("training", total=epochs * ensemble, enabled=not json_) as advance:
         state = {"done": 0}
