@@ -41,7 +41,8 @@ def test_shipped_model_was_trained_with_its_scripts_recipe(model):
         import train_si_mlearn as script
     finally:
         sys.path.remove(bench)
-    trainer = script.trainer_for("Si", script.EPOCHS, None, ensemble=script.ENSEMBLE, force_weight=script.FORCE_WEIGHT)
+    trainer = script.trainer_for("Si", script.EPOCHS, None, ensemble=script.ENSEMBLE, force_weight=script.FORCE_WEIGHT,
+                                 **script.OLD_RECIPE)
     recorded = dict(model.metadata["training"]["config"])
     expected = trainer.config()
     # options newer than the model, at their defaults (= the old behaviour)
