@@ -255,7 +255,6 @@ def energies_and_forces(model, batch: Batch, member: int | None = None, create_g
     return energies, -forces
 
 
-
 def save_features(path, feats: list[FrameFeatures], key: str) -> None:
     """Cache precomputed frames as safetensors (``key`` identifies descriptor and data)."""
     import json
