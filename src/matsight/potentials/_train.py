@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from ..errors import MatsightError
+from ..units import MEV_TO_EV
 from ._optim import pack_state, unpack_state
 
 __all__ = ["PotentialTrainer", "TrainSummary"]
@@ -544,7 +545,7 @@ class PotentialTrainer:
         e = e[0]  # (n_frames,)
         n_at = batch.n_atoms.to(e.dtype)  # (n_frames,)
         de = (e - batch.energy_eV.to(e.dtype)) / n_at  # (n_frames,) eV/atom
-        e_delta = None if self.energy_huber_meV_per_atom is None else self.energy_huber_meV_per_atom * 1e-3  # eV/atom
+        e_delta = None if self.energy_huber_meV_per_atom is None else self.energy_huber_meV_per_atom * MEV_TO_EV  # eV/atom
         loss = self.energy_weight * _pseudo_huber(de, e_delta).sum() / (n_frames or de.numel())
         f_mae = torch.tensor(math.nan)
         if batch.force_mask.any():
