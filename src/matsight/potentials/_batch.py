@@ -249,9 +249,9 @@ def energies_and_forces(model, batch: Batch, member: int | None = None, create_g
         (de_dg,) = torch.autograd.grad(energies.mean(0).sum(), g, create_graph=create_graph)  # (n_atoms, n_features)
     forces = torch.zeros_like(batch.forces_eV_per_A)  # (n_atoms, 3)
     for b in batch.buckets:
-        x = de_dg[b.centres].to(b.jacobian.dtype).unsqueeze(2)  # (m, n_features, 1)
+        x = de_dg[b.centres].unsqueeze(2)  # (m, n_features, 1)
         contrib = torch.bmm(b.jacobian, x).reshape(-1, 3)  # (m * k, 3)
-        forces = forces.index_add(0, b.targets, contrib.to(forces.dtype))
+        forces = forces.index_add(0, b.targets, contrib)
     return energies, -forces
 
 
