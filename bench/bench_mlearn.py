@@ -85,7 +85,9 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=None, help="override EPOCHS[element]")
     ap.add_argument("--max-minutes", type=float, default=28.0, help="time limit per element")
     ap.add_argument("--threads", type=int, default=1, help="torch and numba threads per training (the goal allows 2 cores)")
-    ap.add_argument("--ensemble", type=int, default=1, help="networks per element (seeds 0, 1, ...), trained one after another")
+    ap.add_argument("--ensemble", type=int, default=1, help="networks per element (seeds 0, 1, ...)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="members trained at the same time, sharing --threads (e.g. --ensemble 2 --jobs 2 --threads 2)")
     ap.add_argument("--force-weight", type=float, default=None, help="override FORCE_WEIGHT[element]")
     ap.add_argument("--weight-decay", type=float, default=None, help="L2 weight penalty (default 0; Mo's best run used 1e-7)")
     ap.add_argument("--energy-huber", type=float, default=None, help="pseudo-Huber scale of the energy loss, meV/atom")
@@ -115,6 +117,7 @@ def main(argv=None) -> int:
                                            ("hidden", args.hidden and tuple(int(h) for h in args.hidden.split(","))))
                          if v is not None}
             trainer = trainer_for(el, args.epochs, args.max_minutes, ensemble=args.ensemble, n_threads=args.threads,
+                                  n_jobs=args.jobs,
                                   **overrides)
             trainer.fit(data / "mlearn_zuo_2020" / f"{el}_training.extxyz")
             model = trainer.model_

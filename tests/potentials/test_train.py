@@ -81,14 +81,14 @@ def test_interrupted_training_resumes_from_checkpoint(frames, tmp_path):
 
     with pytest.raises(Killed):
         PotentialTrainer(**SMALL, epochs=8, random_state=1).fit(frames, checkpoint=ckpt, progress=killer)
-    state = json.loads((tmp_path / "run.ckpt.json").read_text())
+    state = json.loads((tmp_path / "run.ckpt.member0.json").read_text())
     assert state["epoch"] == 5 and len(state["history"]) == 5
     resumed = PotentialTrainer(**SMALL, epochs=8, random_state=1).fit(frames, checkpoint=ckpt)
     assert resumed.summary_.resumed_from_epoch == 5
     assert resumed.summary_.epochs_run == [8]
     # identical to the uninterrupted run: optimizer, scheduler and RNG state were restored
     torch.testing.assert_close(_weights(resumed.model_), _weights(full.model_), rtol=1e-5, atol=1e-6)
-    assert not (tmp_path / "run.ckpt.safetensors").exists()  # removed after success
+    assert not list(tmp_path.glob("run.ckpt*"))  # removed after success
 
 
 def test_checkpoint_for_other_settings_is_refused(frames, tmp_path):
@@ -214,9 +214,47 @@ def test_interrupted_ensemble_resumes_in_the_second_member(frames, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         PotentialTrainer(**SMALL, epochs=4, ensemble=2, random_state=2).fit(frames, checkpoint=ckpt, progress=killer)
+    assert json.loads((tmp_path / "ens.ckpt.member0.json").read_text())["done"]
     resumed = PotentialTrainer(**SMALL, epochs=4, ensemble=2, random_state=2).fit(frames, checkpoint=ckpt)
     assert resumed.summary_.resumed_from_epoch == 2
+    assert resumed.summary_.epochs_run == [4, 4] and len(resumed.history_) == 8
     torch.testing.assert_close(_weights(resumed.model_), _weights(full.model_), rtol=1e-5, atol=1e-6)
+
+
+def test_members_trained_at_once_equal_members_trained_in_turn(frames):
+    cfg = dict(LBFGS, epochs=4, ensemble=3, random_state=5)
+    seq = PotentialTrainer(**cfg).fit(frames)
+    par = PotentialTrainer(**cfg, n_jobs=2, n_threads=2).fit(frames)
+    assert torch.equal(_weights(par.model_), _weights(seq.model_))  # bit for bit: same arithmetic per member
+    assert par.history_ == seq.history_ and par.summary_.epochs_run == [4, 4, 4]
+    assert par.config() == seq.config()  # n_jobs is not a setting of the model: checkpoints carry over
+
+
+def test_members_trained_at_once_resume_each_from_its_own_checkpoint(frames, tmp_path):
+    cfg = dict(LBFGS, epochs=6, ensemble=2, random_state=1)
+    full = PotentialTrainer(**cfg).fit(frames)
+    def stop(done, total, msg):
+        if done >= 7:  # the first failure stops both members after their current epoch
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        PotentialTrainer(**cfg, n_jobs=2, n_threads=2).fit(frames, checkpoint=tmp_path / "c", progress=stop)
+    epochs = [json.loads((tmp_path / f"c.member{m}.json").read_text())["epoch"] for m in range(2)]
+    assert min(epochs) < 6 and sum(epochs) >= 7, epochs  # at least one member unfinished
+    resumed = PotentialTrainer(**cfg, n_jobs=2, n_threads=2).fit(frames, checkpoint=tmp_path / "c")
+    assert resumed.summary_.epochs_run == [6, 6]
+    torch.testing.assert_close(_weights(resumed.model_), _weights(full.model_), rtol=1e-9, atol=1e-12)
+    assert not list(tmp_path.glob("c.member*"))
+
+
+def test_members_trained_at_once_share_the_time_limit(frames):
+    import time
+
+    t0 = time.perf_counter()
+    tr = PotentialTrainer(**dict(LBFGS, patience=10**6), epochs=10**6, ensemble=2, max_seconds=4, n_jobs=2,
+                          n_threads=2).fit(frames)
+    assert time.perf_counter() - t0 < 15
+    assert all(0 < r < 10**6 for r in tr.summary_.epochs_run)
 
 
 def test_time_limit_is_shared_by_the_ensemble_members(frames):
@@ -261,13 +299,13 @@ def test_lbfgs_chunks_add_up_to_the_full_batch_gradient(frames):
     from matsight.potentials._batch import collate, frame_features
     from matsight.potentials._model import NeuralPotential
     from matsight.potentials._optim import FullBatchObjective
-    from matsight.potentials._train import _member_params
+    from matsight.potentials._members import member_params
 
     tr = PotentialTrainer(**LBFGS, epochs=1).fit(frames)  # fitted scalers
     model = tr.model_
     feats = [frame_features(model.descriptor, a, a.get_potential_energy(), a.get_forces(), store_dtype=torch.float64)
              for a in frames]
-    params = _member_params(model, 0)
+    params = member_params(model, 0)
     assert isinstance(model, NeuralPotential)
 
     def chunk_loss(batch, n_frames, n_components):
@@ -295,7 +333,7 @@ def test_lbfgs_resumes_exactly(frames, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         PotentialTrainer(**cfg).fit(frames, checkpoint=tmp_path / "c", progress=stop)
-    state = json.loads((tmp_path / "c.json").read_text())
+    state = json.loads((tmp_path / "c.member0.json").read_text())
     assert state["optimizer"]["layout"]["0"]["old_dirs"]["length"] > 0  # the curvature history was saved
     resumed = PotentialTrainer(**cfg).fit(frames, checkpoint=tmp_path / "c")
     assert resumed.summary_.resumed_from_epoch == 5
@@ -331,7 +369,7 @@ def test_weight_decay_adds_the_l2_penalty_to_the_training_loss_only(frames):
     """Chunked L-BFGS loss with decay = loss without + λ Σ W² (biases excluded); validation loss unchanged."""
     from matsight.potentials._batch import collate, frame_features
     from matsight.potentials._optim import FullBatchObjective
-    from matsight.potentials._train import _member_params
+    from matsight.potentials._members import member_params
 
     lam = 1e-3
     plain = PotentialTrainer(**LBFGS, epochs=1).fit(frames)
@@ -340,7 +378,7 @@ def test_weight_decay_adds_the_l2_penalty_to_the_training_loss_only(frames):
     feats = [frame_features(model.descriptor, a, a.get_potential_energy(), a.get_forces(), store_dtype=torch.float64)
              for a in frames]
     chunks = [collate(feats[k:k + 4], model) for k in range(0, len(feats), 4)]
-    params = _member_params(model, 0)
+    params = member_params(model, 0)
 
     def objective(tr):
         return FullBatchObjective(lambda b, nf, nc: tr._loss(model, b, 0, True, n_frames=nf, n_components=nc)[0],
@@ -387,7 +425,7 @@ def test_huber_losses_replace_the_squared_errors_and_chunks_still_add_up(frames)
     """Robust loss terms: the chunked closure equals the hand-written pseudo-Huber sums over all frames."""
     from matsight.potentials._batch import collate, energies_and_forces, frame_features
     from matsight.potentials._optim import FullBatchObjective
-    from matsight.potentials._train import _member_params
+    from matsight.potentials._members import member_params
 
     d_e, d_f = 2.0, 0.05  # meV/atom, eV/Å
     plain = PotentialTrainer(**LBFGS, epochs=1).fit(frames)
@@ -397,7 +435,7 @@ def test_huber_losses_replace_the_squared_errors_and_chunks_still_add_up(frames)
              for a in frames]
     chunks = [collate(feats[k:k + 4], model) for k in range(0, len(feats), 4)]
     got = FullBatchObjective(lambda b, nf, nc: robust._loss(model, b, 0, True, n_frames=nf, n_components=nc)[0],
-                             _member_params(model, 0), chunks)()
+                             member_params(model, 0), chunks)()
     whole = collate(feats, model)
     e, f = energies_and_forces(model, whole)
     de = ((e[0] - whole.energy_eV) / whole.n_atoms).detach()

@@ -43,6 +43,8 @@ def train_cmd(
     batch_size: int = typer.Option(8, "--batch-size", help="Structures per mini-batch."),
     patience: int = typer.Option(50, "--patience", help="Early-stopping patience, epochs."),
     ensemble: int = typer.Option(1, "--ensemble", help="Train N members from N seeds; the calculator reports their spread."),
+    jobs: int = typer.Option(1, "--jobs", help="Ensemble members trained at the same time, one core each "
+                                               "(same weights as one after another)."),
     json_: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Train a potential; checkpoints next to OUT every epoch and resumes from them."""
@@ -61,7 +63,8 @@ def train_cmd(
                                force_weight=force_weight, learning_rate=learning_rate, batch_size=batch_size,
                                patience=patience, ensemble=ensemble, schedule=schedule, optimizer=optimizer,
                                weight_decay=weight_decay, energy_huber_meV_per_atom=energy_huber,
-                               force_huber_eV_per_A=force_huber, max_seconds=None if max_minutes is None else 60.0 * max_minutes)
+                               force_huber_eV_per_A=force_huber, n_jobs=jobs, n_threads=max(1, jobs),
+                               max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
     with progress_bar("training", total=epochs * ensemble, enabled=not json_) as advance:
         state = {"done": 0}

@@ -12,11 +12,12 @@ minimised with Adam on mini-batches of structures (with a learning-rate
 schedule: reduce on plateau, or an exponential decay over the planned
 epochs) or with full-batch L-BFGS (one iteration per epoch), with a
 held-out validation split and early stopping on the validation loss (the
-best weights are kept). A checkpoint
-(model, optimizer, scheduler, random generator and epoch, as safetensors with
-JSON metadata) is written atomically after every epoch, so interrupting the
-training loses at most one epoch; ``fit`` resumes from it when it exists.
-An ensemble trains ``ensemble`` members from seeds ``random_state + m``.
+best weights are kept). A checkpoint per member (weights, optimizer,
+scheduler, random generator and epoch, as safetensors with JSON metadata) is
+written atomically after every epoch, so interrupting the training loses at
+most one epoch; ``fit`` resumes from it when it exists.
+An ensemble trains ``ensemble`` members from seeds ``random_state + m``,
+one after another or ``n_jobs`` at a time (``_members.py``).
 """
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ import torch
 
 from ..errors import MatsightError
 from ..units import MEV_TO_EV
-from ._optim import pack_state, unpack_state
 
 __all__ = ["PotentialTrainer", "TrainSummary"]
 
@@ -67,29 +67,6 @@ class TrainSummary:
         return asdict(self)
 
 
-def _finite(obj):
-    """Replace infinities by +-1e300 so that a state survives JSON."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and math.isinf(obj):
-        return math.copysign(1e300, obj)
-    return obj
-
-
-def _init_member(model, member: int, gen: torch.Generator) -> None:
-    """Xavier-uniform weights and zero biases for one member, from ``gen``."""
-    with torch.no_grad():
-        for sym in model.species:
-            for layer in model.networks[sym][member]:
-                if isinstance(layer, torch.nn.Linear):
-                    fan_out, fan_in = layer.weight.shape
-                    bound = math.sqrt(6.0 / (fan_in + fan_out))
-                    layer.weight.copy_(torch.rand(layer.weight.shape, generator=gen, dtype=torch.float64) * 2 * bound - bound)
-                    layer.bias.zero_()
-
-
 def _pseudo_huber(x: torch.Tensor, delta: float | None) -> torch.Tensor:
     """Elementwise ``x**2`` (``delta`` None) or ``2 x**2 / (1 + sqrt(1 + (x/delta)**2))``.
 
@@ -104,25 +81,10 @@ def _pseudo_huber(x: torch.Tensor, delta: float | None) -> torch.Tensor:
     return 2.0 * sq / (1.0 + torch.sqrt(1.0 + sq / (delta * delta)))
 
 
-def _member_params(model, member: int) -> list:
-    return [p for sym in model.species for p in model.networks[sym][member].parameters()]
-
-
 def _weight_norm2(model, member: int) -> torch.Tensor:
     """Sum of squared entries of one member's weight matrices (biases excluded)."""
     return sum((layer.weight**2).sum() for sym in model.species for layer in model.networks[sym][member]
                if isinstance(layer, torch.nn.Linear))
-
-
-def _member_state(model, member: int) -> dict:
-    return {f"{sym}.{k}": v.detach().clone() for sym in model.species
-            for k, v in model.networks[sym][member].state_dict().items()}
-
-
-def _set_member_state(model, member: int, state: dict) -> None:
-    for sym in model.species:
-        sub = {k[len(sym) + 1:]: v for k, v in state.items() if k.startswith(sym + ".")}
-        model.networks[sym][member].load_state_dict(sub)
 
 
 class PotentialTrainer:
@@ -166,7 +128,13 @@ class PotentialTrainer:
     n_threads : int or None
         Torch threads during training (default 1: the tensors are small, and
         several threads only spin on a busy machine); ``None`` leaves torch's
-        setting alone.
+        setting alone. Members trained at once (``n_jobs``) share them.
+    n_jobs : int
+        Ensemble members trained at the same time, each in its own thread of
+        this process, sharing one copy of the features (``n_threads=2,
+        n_jobs=2``: two members on one core each). The weights do not depend
+        on it; the time budget (``max_seconds``) is then split into rounds of
+        ``n_jobs`` members instead of one share per member.
     fast_features : bool
         Compute the symmetry functions and their Jacobians with the
         descriptor's numba kernels (faster for large data sets, after a
@@ -221,7 +189,7 @@ class PotentialTrainer:
                  max_seconds: float | None = None, n_threads: int | None = 1,
                  fast_features: bool = False, schedule: str = "plateau", min_learning_rate: float | None = None,
                  optimizer: str = "adam", weight_decay: float = 0.0, energy_huber_meV_per_atom: float | None = None,
-                 force_huber_eV_per_A: float | None = None):
+                 force_huber_eV_per_A: float | None = None, n_jobs: int = 1):
         self.r_cut = r_cut
         self.n_g2 = n_g2
         self.n_g4 = n_g4
@@ -247,12 +215,14 @@ class PotentialTrainer:
         self.weight_decay = weight_decay
         self.energy_huber_meV_per_atom = energy_huber_meV_per_atom
         self.force_huber_eV_per_A = force_huber_eV_per_A
+        self.n_jobs = n_jobs
 
     def _check(self) -> None:
         checks = [
             (self.r_cut > 0, f"r_cut must be positive, got {self.r_cut}"),
             (int(self.epochs) >= 1, f"epochs must be at least 1, got {self.epochs}"),
             (int(self.ensemble) >= 1, f"ensemble must be at least 1, got {self.ensemble}"),
+            (int(self.n_jobs) >= 1, f"n_jobs must be at least 1, got {self.n_jobs}"),
             (int(self.batch_size) >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
             (0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction}"),
             (self.force_weight >= 0 and self.energy_weight >= 0, "loss weights must be non-negative"),
@@ -295,20 +265,18 @@ class PotentialTrainer:
     def _min_lr(self) -> float:
         return float(self.learning_rate * 1e-3 if self.min_learning_rate is None else self.min_learning_rate)
 
-    def _optimizer(self, model, member, train):
-        """``(optimizer, scheduler or None, closure or None)`` for one member."""
-        from ._batch import collate
+    def _optimizer(self, model, member, train, chunks):
+        """``(optimizer, scheduler or None, closure or None)`` for one member (``chunks``: the collated training set)."""
+        from ._members import member_params
         from ._optim import FullBatchObjective
 
-        params = _member_params(model, member)
+        params = member_params(model, member)
         if self.optimizer == "adam":
             opt = torch.optim.Adam(params, lr=self.learning_rate)
             return opt, self._scheduler(opt), None
         # max_eval must be set: its default (max_iter * 5 // 4 = 1) leaves the line search no evaluation
         opt = torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=1 + _LBFGS_LINE_SEARCH, history_size=_LBFGS_HISTORY,
                                 line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=0.0)
-        chunks = [collate(train[b:b + int(self.batch_size)], model) for b in range(0, len(train), int(self.batch_size))]
-
         def chunk_loss(batch, n_frames, n_components):
             return self._loss(model, batch, member, create_graph=self.force_weight > 0,
                               n_frames=n_frames, n_components=n_components)[0]
@@ -353,8 +321,9 @@ class PotentialTrainer:
 
     def _fit(self, data, checkpoint, progress, feature_cache) -> "PotentialTrainer":
         from . import ACSF
-        from ._batch import collate, frame_features, load_features, save_features
+        from ._batch import collate, frame_features, load_features, save_features, torch_threads
         from ._data import LabelledFrame, read_frames
+        from ._members import member_checkpoint, train_members
         from ._model import NeuralPotential
 
         self._check()
@@ -409,98 +378,20 @@ class PotentialTrainer:
         model.to(self._dtype())
         val_batch = collate(val, model) if val else None
 
+        chunks = None
+        if self.optimizer == "lbfgs":  # collated once, shared by all members
+            chunks = [collate(train[b:b + int(self.batch_size)], model) for b in range(0, len(train), int(self.batch_size))]
         config = self.config()
         fingerprint = [n, float(sum(f.energy_eV for f in frames)), int(sum(f.n_atoms for f in feats))]
-        history: list[dict] = []
-        best_epochs = [0] * n_members
-        epochs_run = [0] * n_members
-        start_member, start_epoch, resumed = 0, 0, None
-        resume = None
-        if checkpoint is not None:
-            from ._io import _suffixed, load_checkpoint
-
-            resume = load_checkpoint(checkpoint)
-        if resume is not None:
-            tensors, state = resume
-            if state.get("config") != config or state.get("fingerprint") != fingerprint:
-                raise MatsightError(
-                    f"checkpoint {_suffixed(Path(checkpoint), '.safetensors')} was written for other data or "
-                    "settings; delete it or choose another output"
-                )
-            model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-            start_member, start_epoch = state["member"], state["epoch"]
-            history, best_epochs, epochs_run = state["history"], state["best_epochs"], state["epochs_run"]
-            resumed = start_epoch
-
-        total = n_members * int(self.epochs)
-        t_train = time.perf_counter()
-        budget = None if self.max_seconds is None else max(0.0, self.max_seconds - (t_train - t_start))
-        for m in range(start_member, n_members):
-            # the time budget left after featurization is shared equally by the members still to train
-            deadline = None if budget is None else t_train + budget * (m + 1 - start_member) / (n_members - start_member)
-            gen = torch.Generator().manual_seed(int(self.random_state) + 1000 * m + 1)
-            resuming = resume is not None and m == start_member and not resume[1].get("fresh")
-            if not resuming:
-                _init_member(model, m, gen)
-            opt, sched, objective = self._optimizer(model, m, train)
-            best_val, bad, best_state, epoch = math.inf, 0, _member_state(model, m), 0
-            if resuming:
-                tensors, state = resume
-                gen.set_state(tensors["rng"])
-                opt.load_state_dict(unpack_state(state["optimizer"], tensors, "optim"))
-                if sched is not None:
-                    sched.load_state_dict(state["scheduler"])
-                best_val, bad, epoch = state["best_val"], state["bad_epochs"], start_epoch
-                best_state = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
-                if state.get("member_done"):
-                    epoch = int(self.epochs)
-            while epoch < int(self.epochs) and bad < int(self.patience):
-                if deadline is not None and time.perf_counter() > deadline:
-                    break
-                if objective is not None:  # one full-batch L-BFGS iteration
-                    opt.step(objective)
-                    # the accepted point: served from the cache when the line search ended there,
-                    # otherwise evaluated now and reused by the next step's first evaluation
-                    train_loss = float(objective())
-                else:
-                    order = torch.randperm(len(train), generator=gen).tolist()
-                    losses = []
-                    for b in range(0, len(order), int(self.batch_size)):
-                        batch = collate([train[k] for k in order[b:b + int(self.batch_size)]], model)
-                        opt.zero_grad()
-                        loss, _, _ = self._loss(model, batch, m, create_graph=self.force_weight > 0)
-                        loss.backward()
-                        opt.step()
-                        losses.append(loss.item() * batch.n_frames)
-                    train_loss = sum(losses) / len(train)
-                if val_batch is not None:
-                    val_loss, e_mae, f_mae = (float(v) for v in self._loss(model, val_batch, m, create_graph=False, no_grad=True))
-                else:
-                    val_loss, e_mae, f_mae = train_loss, math.nan, math.nan
-                if sched is not None and self.schedule == "plateau":
-                    sched.step(val_loss)
-                elif sched is not None:
-                    sched.step()
-                epoch += 1
-                if val_loss < best_val * (1 - 1e-4):
-                    best_val, bad, best_state = val_loss, 0, _member_state(model, m)
-                    best_epochs[m] = epoch
-                else:
-                    bad += 1
-                epochs_run[m] = epoch
-                history.append({"member": m, "epoch": epoch, "train_loss": train_loss, "validation_loss": val_loss,
-                                "validation_energy_mae_meV_per_atom": e_mae * 1e3,
-                                "validation_force_mae_meV_per_A": f_mae * 1e3, "learning_rate": opt.param_groups[0]["lr"]})
-                if checkpoint is not None:
-                    self._save(checkpoint, model, m, epoch, opt, sched, gen, best_val, bad, best_state,
-                               history, best_epochs, epochs_run, config, fingerprint, member_done=False)
-                if progress is not None:
-                    progress(m * int(self.epochs) + epoch, total,
-                             f"member {m + 1}/{n_members} epoch {epoch}: val E {e_mae * 1e3:.2f} meV/atom, F {f_mae * 1e3:.0f} meV/Å")
-            _set_member_state(model, m, best_state)
-            if checkpoint is not None and m + 1 < n_members:
-                self._save(checkpoint, model, m + 1, 0, None, None, gen, math.inf, 0, {}, history, best_epochs,
-                           epochs_run, config, fingerprint, member_done=False, fresh=True)
+        budget = None if self.max_seconds is None else max(0.0, self.max_seconds - (time.perf_counter() - t_start))
+        n_jobs = min(int(self.n_jobs), n_members)
+        # members trained at once share the threads (one each by default): n_threads=2, n_jobs=2 -> 2 x 1
+        per_member = None if self.n_threads is None or n_jobs == 1 else max(1, int(self.n_threads) // n_jobs)
+        with torch_threads(per_member):
+            runs = train_members(self, model, train, chunks, val_batch, budget, checkpoint, config, fingerprint,
+                                 progress, n_jobs=n_jobs)
+        history = sorted((h for r in runs for h in r.history), key=lambda h: (h["member"], h["epoch"]))
+        resumed = next((r.resumed_from_epoch for r in runs if r.resumed_from_epoch is not None), None)
         model.eval()
 
         def _maes(batch):
@@ -518,15 +409,17 @@ class PotentialTrainer:
         self.summary_ = TrainSummary(
             n_frames_train=len(train), n_frames_validation=len(val), n_atoms_train=int(all_train.n_atoms.sum()),
             species=list(model.species), n_features=model.n_features,
-            n_parameters=sum(p.numel() for p in model.parameters()), epochs_run=epochs_run, best_epoch=best_epochs,
+            n_parameters=sum(p.numel() for p in model.parameters()), epochs_run=[r.epochs_run for r in runs], best_epoch=[r.best_epoch for r in runs],
             energy_mae_meV_per_atom_validation=va_e, force_mae_meV_per_A_validation=va_f,
             energy_mae_meV_per_atom_train=tr_e, force_mae_meV_per_A_train=tr_f,
             seconds=time.perf_counter() - t_start, featurize_seconds=featurize_seconds, resumed_from_epoch=resumed,
             config=config,
         )
         if checkpoint is not None:
-            for suffix in (".safetensors", ".json", ".features.safetensors"):
-                Path(str(checkpoint) + suffix).unlink(missing_ok=True)
+            for m in range(n_members):
+                for suffix in (".safetensors", ".json"):
+                    Path(str(member_checkpoint(checkpoint, m)) + suffix).unlink(missing_ok=True)
+            Path(str(checkpoint) + ".features.safetensors").unlink(missing_ok=True)
         return self
 
     # ------------------------------------------------------------------
@@ -565,22 +458,3 @@ class PotentialTrainer:
 
         e, f = energies_and_forces(model, batch)
         return e.mean(0).detach(), f.detach()
-
-    @staticmethod
-    def _save(path, model, member, epoch, opt, sched, gen, best_val, bad, best_state, history, best_epochs,
-              epochs_run, config, fingerprint, member_done, fresh=False):
-        from ._io import save_checkpoint
-
-        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-        tensors.update({f"best.{k}": v for k, v in best_state.items()})
-        tensors["rng"] = gen.get_state()
-        state = {"member": member, "epoch": epoch, "best_val": best_val if math.isfinite(best_val) else 1e300,
-                 "bad_epochs": bad, "history": history, "best_epochs": best_epochs, "epochs_run": epochs_run,
-                 "config": config, "fingerprint": fingerprint, "member_done": member_done}
-        if fresh:
-            state["fresh"] = True
-        if opt is not None:
-            packed = pack_state(opt.state_dict(), tensors, "optim")
-            state["optimizer"] = _finite(packed)
-            state["scheduler"] = None if sched is None else _finite(sched.state_dict())
-        save_checkpoint(path, tensors, state)
