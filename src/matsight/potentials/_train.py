@@ -124,7 +124,8 @@ class PotentialTrainer:
     max_seconds : float, optional
         Stop (keeping the best weights) after this wall time, counted from the
         start of ``fit``; what is left after the featurization is shared
-        equally by the ensemble members.
+        equally by the ensemble members (by rounds of ``n_jobs`` members
+        when several train at once).
     n_threads : int or None
         Torch threads during training (default 1: the tensors are small, and
         several threads only spin on a busy machine); ``None`` leaves torch's
