@@ -152,7 +152,7 @@ def _train_one(trainer, model, m, train, chunks, val_batch, deadline, checkpoint
         return run
     if resume is None:
         init_member(model, m, gen)
-    opt, sched, objective = trainer._optimizer(model, m, train, chunks)
+    opt, sched, objective = trainer._optimizer(model, m, chunks)
     best_val, bad, best_state, epoch = math.inf, 0, member_state(model, m), 0
     if resume is not None:
         tensors, state = resume

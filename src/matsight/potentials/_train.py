@@ -266,7 +266,7 @@ class PotentialTrainer:
     def _min_lr(self) -> float:
         return float(self.learning_rate * 1e-3 if self.min_learning_rate is None else self.min_learning_rate)
 
-    def _optimizer(self, model, member, train, chunks):
+    def _optimizer(self, model, member, chunks):
         """``(optimizer, scheduler or None, closure or None)`` for one member (``chunks``: the collated training set)."""
         from ._members import member_params
         from ._optim import FullBatchObjective
