@@ -136,14 +136,17 @@ def _load(stem, member: int, config, fingerprint):
     return resume
 
 
-def _train_one(trainer, model, m, train, chunks, val_batch, deadline, checkpoint, config, fingerprint, progress, stop):
-    """Train member ``m`` until its epochs, patience or ``deadline`` run out; keep its best weights."""
+def _train_one(trainer, model, m, train, chunks, val_batch, deadline, checkpoint, config, fingerprint, progress, stop,
+               resume):
+    """Train member ``m`` until its epochs, patience or ``deadline`` run out; keep its best weights.
+
+    ``resume``: the member's loaded checkpoint ``(tensors, state)``, or None.
+    """
     from ._batch import collate
 
     epochs = int(trainer.epochs)
     run = MemberRun(member=m)
     gen = torch.Generator().manual_seed(int(trainer.random_state) + 1000 * m + 1)
-    resume = None if checkpoint is None else _load(checkpoint, m, config, fingerprint)
     if resume is not None and resume[1]["done"]:
         tensors, state = resume
         set_member_state(model, m, {k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
@@ -227,9 +230,9 @@ def train_members(trainer, model, train, chunks, val_batch, budget_s, checkpoint
     n_members = model.n_members
     progress = _Progress(progress_cb, n_members, int(trainer.epochs))
     stop = threading.Event()
-    todo = list(range(n_members))
-    if checkpoint is not None:  # members a checkpoint marks finished take no share of the time budget
-        todo = [m for m in todo if not ((r := _load(checkpoint, m, config, fingerprint)) is not None and r[1]["done"])]
+    resumes = [None if checkpoint is None else _load(checkpoint, m, config, fingerprint) for m in range(n_members)]
+    # members a checkpoint marks finished take no share of the time budget
+    todo = [m for m in range(n_members) if not (resumes[m] is not None and resumes[m][1]["done"])]
     n_jobs = max(1, min(int(n_jobs), len(todo) or 1))
     n_rounds = max(1, math.ceil(len(todo) / n_jobs))
     t0 = time.perf_counter()
@@ -243,7 +246,7 @@ def train_members(trainer, model, train, chunks, val_batch, budget_s, checkpoint
     def job(m):
         try:
             return _train_one(trainer, model, m, train, chunks, val_batch, deadline(m), checkpoint, config,
-                              fingerprint, progress, stop)
+                              fingerprint, progress, stop, resumes[m])
         except BaseException:
             stop.set()
             raise
