@@ -93,6 +93,8 @@ def main(argv=None) -> int:
     ap.add_argument("--energy-huber", type=float, default=None, help="pseudo-Huber scale of the energy loss, meV/atom")
     ap.add_argument("--force-huber", type=float, default=None, help="pseudo-Huber scale of the force loss, eV/Å")
     ap.add_argument("--hidden", default=None, help="override CONFIG's hidden widths, e.g. 64,64")
+    ap.add_argument("--components", type=int, default=None,
+                    help="network inputs: this many principal components of the symmetry functions")
     ap.add_argument("--save", default=None, help="save each trained model as DIR/{El}-mlearn")
     ap.add_argument("--shipped", action="store_true", help="for Si, evaluate the shipped si-mlearn instead of training")
     ap.add_argument("--liu", action="store_true", help="also evaluate the Si model on Liu et al. (2023) test sets")
@@ -114,6 +116,7 @@ def main(argv=None) -> int:
             overrides = {k: v for k, v in (("force_weight", args.force_weight), ("weight_decay", args.weight_decay),
                                            ("energy_huber_meV_per_atom", args.energy_huber),
                                            ("force_huber_eV_per_A", args.force_huber),
+                                           ("n_components", args.components),
                                            ("hidden", args.hidden and tuple(int(h) for h in args.hidden.split(","))))
                          if v is not None}
             trainer = trainer_for(el, args.epochs, args.max_minutes, ensemble=args.ensemble, n_threads=args.threads,

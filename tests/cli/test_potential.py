@@ -31,11 +31,12 @@ def test_train_test_md_pipeline(cli, tmp_path):
     data = _emt_file(tmp_path / "cu.xyz")
     model = tmp_path / "cu-model"
     r = cli(["potential", "train", data, "--out", model, "--epochs", 3, "--r-cut", 4.0, "--n-g2", 4, "--n-g4", 4,
-             "--hidden", "8", "--seed", 1, "--ensemble", 2, "--jobs", 2, "--schedule", "exponential", "--max-minutes", 5, "--json"])
+             "--hidden", "8", "--seed", 1, "--ensemble", 2, "--jobs", 2, "--schedule", "exponential", "--max-minutes", 5,
+             "--components", 5, "--json"])
     assert r.code == 0, r.err
     out = r.json()
     assert out["epochs_run"] == [3, 3] and out["species"] == ["Cu"]
-    assert out["config"]["schedule"] == "exponential"
+    assert out["config"]["schedule"] == "exponential" and out["config"]["n_components"] == 5
     assert (tmp_path / "cu-model.safetensors").is_file() and (tmp_path / "cu-model.json").is_file()
     assert not list(tmp_path.glob("cu-model.ckpt*"))
 
@@ -126,6 +127,7 @@ def test_cli_errors_exit_2(cli, tmp_path):
         (["potential", "train", data, "--out", tmp_path / "m", "--weight-decay", -1], "weight_decay must be non-negative"),
         (["potential", "train", data, "--out", tmp_path / "m", "--force-huber", 0], "force_huber_eV_per_A must be positive"),
         (["potential", "train", data, "--out", tmp_path / "m", "--jobs", 0], "n_jobs must be at least 1"),
+        (["potential", "train", data, "--out", tmp_path / "m", "--components", 999], "exceeds the descriptor's"),
         (["potential", "label", bare, "--method", "DFT", "--out", tmp_path / "x.xyz"], "unknown labelling method"),
         (["potential", "test", "si-mlearn", data, "--json"], "Cu, which the model was not trained on"),
         (["potential", "md", "si-mlearn", tmp_path / "missing.xyz"], "does not exist"),

@@ -299,3 +299,100 @@ def test_calculator_does_not_modify_the_callers_model(model, system):
     Calculator(m32).get_potential_energy(system.copy())
     assert next(m32.parameters()).dtype == torch.float32
     assert next(model.parameters()).dtype == dtype
+
+
+# ---------------------------------------------------------------------- principal-component inputs
+def _projected_model(n_inputs=5, seed=1):
+    """A random model whose networks see ``n_inputs`` principal components, fitted on random structures."""
+    from matsight.potentials._batch import collate, frame_features
+
+    base = _random_model(seed=seed)
+    model = NeuralPotential(base.descriptor, base.species, hidden=(8, 8), n_inputs=n_inputs).double()
+    structures = [random_system(12, [6, 14], periodic=True, min_dist=1.3, random_state=20 + k) for k in range(4)]
+    feats = [frame_features(model.descriptor, a, 0.0, None, store_dtype=torch.float64) for a in structures]
+    batch = collate(feats, model)
+    model.fit_scalers(batch.features, batch.species_idx).fit_projection(batch.features, batch.species_idx)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.networks.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) * 0.5)
+        model.reference_energies.copy_(torch.tensor([-3.0, -5.0], dtype=torch.float64))
+        model.energy_scale.fill_(0.3)
+    return model, batch
+
+
+def test_projection_keeps_orthonormal_axes_of_decreasing_variance():
+    model, batch = _projected_model(n_inputs=5)
+    n_feat = model.n_features
+    assert model.n_inputs == 5 < n_feat
+    x = model.inputs(batch.features, batch.species_idx)  # (n_atoms, 5)
+    for k in range(len(model.species)):
+        p = model.projection[k]  # (n_features, 5)
+        torch.testing.assert_close(p.T @ p, torch.eye(5, dtype=p.dtype), atol=1e-12, rtol=0)
+        var = x[batch.species_idx == k].var(0, unbiased=False)  # (5,)
+        assert torch.all(var[:-1] >= var[1:] - 1e-12)
+        # the leading axis is the top eigenvector: no unit direction has more variance
+        z = (batch.features[batch.species_idx == k] - model.feature_mean[k]) / model.feature_std[k]
+        top = torch.linalg.eigvalsh(torch.cov(z.T, correction=0))[-1]
+        assert var[0].item() == pytest.approx(top.item(), rel=1e-9)
+    # all components: a rotation, so the total variance of the standardised features is kept
+    full, fb = _projected_model(n_inputs=n_feat)
+    zf = full.inputs(fb.features, fb.species_idx)
+    z = (fb.features - full.feature_mean[fb.species_idx]) / full.feature_std[fb.species_idx]
+    for k in range(len(full.species)):
+        sel = fb.species_idx == k
+        assert zf[sel].var(0).sum().item() == pytest.approx(z[sel].var(0).sum().item(), rel=1e-10)
+
+
+def test_projected_model_forces_and_stress_are_derivatives_of_its_energy(system):
+    model, _ = _projected_model()
+    calc = Calculator(model)
+    forces = calc.get_forces(system.copy())
+    assert np.abs(forces).max() > 0.05
+    np.testing.assert_allclose(forces, fd_forces(_energy(model), system, h=1e-4), atol=2e-6, rtol=1e-5)
+    ref = fd_stress(_energy(model), system, h=1e-5)
+    ref_voigt = np.array([ref[0, 0], ref[1, 1], ref[2, 2], ref[1, 2], ref[0, 2], ref[0, 1]])
+    stress = calc.get_stress(system.copy())
+    assert np.abs(stress).max() > 1e-3
+    np.testing.assert_allclose(stress, ref_voigt, atol=1e-7, rtol=1e-5)
+
+
+def test_prepared_batches_give_the_calculators_energies_and_forces():
+    """Training batches of network inputs (features and Jacobians mapped once) give the model's own forces."""
+    from matsight.potentials._batch import collate, energies_and_forces, frame_features
+
+    model, _ = _projected_model()
+    systems = [random_system(14, [6, 14], periodic=True, min_dist=1.3, random_state=7),
+               random_system(7, [6, 14], periodic=False, min_dist=1.3, random_state=8)]
+    frames = [frame_features(model.descriptor, a, 0.0, np.zeros((len(a), 3)), store_dtype=torch.float64) for a in systems]
+    prepared = collate(frames, model, prepared=True)
+    assert prepared.features.shape[1] == model.n_inputs and prepared.buckets[0].jacobian.shape[2] == model.n_inputs
+    e_p, f_p = energies_and_forces(model, prepared)
+    e_r, f_r = energies_and_forces(model, collate(frames, model))
+    torch.testing.assert_close(e_p, e_r, atol=1e-10, rtol=0)
+    torch.testing.assert_close(f_p, f_r, atol=1e-10, rtol=0)
+    start = 0
+    for a in systems:
+        calc = Calculator(model)
+        np.testing.assert_allclose(f_p[start:start + len(a)].numpy(), calc.get_forces(a.copy()), atol=1e-10)
+        start += len(a)
+    assert abs(e_p[0, 1].item() - Calculator(model).get_potential_energy(systems[1].copy())) < 1e-9
+
+
+def test_projected_model_file_round_trip(tmp_path, system):
+    model, _ = _projected_model()
+    stem = save(model, tmp_path / "pca")
+    meta = json.loads((tmp_path / "pca.json").read_text())
+    assert meta["format_version"] == 2 and meta["n_inputs"] == model.n_inputs
+    loaded = load(stem)
+    assert loaded.n_inputs == model.n_inputs
+    torch.testing.assert_close(loaded.projection, model.projection, atol=0, rtol=0)
+    e0 = Calculator(model).get_potential_energy(system.copy())
+    assert Calculator(loaded).get_potential_energy(system.copy()) == pytest.approx(e0, abs=1e-12)
+
+
+@pytest.mark.parametrize("n_inputs", [0, 10_000])
+def test_projection_size_outside_the_features_is_refused(n_inputs):
+    desc = ACSF.default_for(["Si"], r_cut=4.0, n_g2=4, n_g4=4)
+    with pytest.raises(MatsightError, match="n_inputs must be between 1 and the descriptor's"):
+        NeuralPotential(desc, ["Si"], n_inputs=n_inputs)

@@ -454,3 +454,25 @@ def test_huber_losses_replace_the_squared_errors_and_chunks_still_add_up(frames)
 def test_non_positive_huber_scale_is_refused(frames, key):
     with pytest.raises(MatsightError, match=f"{key} must be positive"):
         PotentialTrainer(**dict(SMALL, **{key: 0.0}), epochs=2).fit(frames)
+
+
+def test_principal_component_inputs_train_a_smaller_network(frames):
+    """``n_components``: the networks see that many principal components and still learn the forces."""
+    full = PotentialTrainer(**LBFGS, epochs=30, random_state=0).fit(frames)
+    tr = PotentialTrainer(**dict(LBFGS, n_components=6), epochs=30, random_state=0).fit(frames)
+    model = tr.model_
+    assert model.n_features == full.model_.n_features > model.n_inputs == 6
+    assert model.networks["Cu"][0][0].in_features == 6
+    assert tr.config()["n_components"] == 6
+    f_ref = np.concatenate([a.get_forces() for a in frames])
+    res = evaluate(model, frames)
+    assert res.force_mae_meV_per_A < 0.5 * np.abs(f_ref).mean() * 1e3
+    # the training summary (network inputs mapped once) agrees with the calculator's path
+    assert tr.summary_.force_mae_meV_per_A_train == pytest.approx(
+        evaluate(model, [frames[k] for k in range(len(frames))]).force_mae_meV_per_A, rel=0.3)
+
+
+@pytest.mark.parametrize("n, match", [(0, "n_components must be at least 1"), (500, "exceeds the descriptor's")])
+def test_bad_component_counts_are_refused(frames, n, match):
+    with pytest.raises(MatsightError, match=match):
+        PotentialTrainer(**dict(SMALL, n_components=n), epochs=2).fit(frames)

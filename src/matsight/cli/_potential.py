@@ -31,6 +31,10 @@ def train_cmd(
     force_huber: Optional[float] = typer.Option(None, "--force-huber",
                                                 help="Robust (pseudo-Huber) force loss: quadratic below this error "
                                                      "in eV/Å, linear above."),
+    components: Optional[int] = typer.Option(None, "--components",
+                                             help="Feed the networks this many principal components of the "
+                                                  "standardised symmetry functions (fewer inputs, faster force "
+                                                  "training; default: all functions)."),
     optimizer: str = typer.Option("adam", "--optimizer",
                                   help="adam (mini-batches, learning-rate schedule) or lbfgs (full-batch L-BFGS, one "
                                        "iteration per epoch, float64; best on small data sets)."),
@@ -64,6 +68,7 @@ def train_cmd(
                                patience=patience, ensemble=ensemble, schedule=schedule, optimizer=optimizer,
                                weight_decay=weight_decay, energy_huber_meV_per_atom=energy_huber,
                                force_huber_eV_per_A=force_huber, n_jobs=jobs, n_threads=max(1, jobs),
+                               n_components=components,
                                max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
     with progress_bar("training", total=epochs * ensemble, enabled=not json_) as advance:

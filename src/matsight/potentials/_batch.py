@@ -170,6 +170,7 @@ class Batch:
     energy_eV: torch.Tensor  # (n_frames,)
     forces_eV_per_A: torch.Tensor  # (n_atoms, 3), NaN where unknown
     force_mask: torch.Tensor  # (n_atoms,) bool
+    prepared: bool = False  # features are the model's network inputs, Jacobians their derivatives
 
     @property
     def n_frames(self) -> int:
@@ -206,8 +207,16 @@ def _buckets(owner: torch.Tensor, target: torch.Tensor, jacobian: torch.Tensor, 
     return out
 
 
-def collate(frames: list[FrameFeatures], model) -> Batch:
-    """Concatenate frames into one :class:`Batch` (atom indices offset per frame)."""
+def collate(frames: list[FrameFeatures], model, prepared: bool = False) -> Batch:
+    """Concatenate frames into one :class:`Batch` (atom indices offset per frame).
+
+    With ``prepared`` the features are mapped to the model's network inputs
+    once (:meth:`NeuralPotential.inputs`: standardised and, for a projected
+    model, rotated onto fewer principal axes), and each stored Jacobian with
+    the same linear map, so that a training epoch skips the standardisation
+    and its force contraction runs over ``n_inputs`` instead of ``n_features``.
+    The model's scalers (and projection) must be fitted first.
+    """
     dtype = frames[0].features.dtype
     sizes = torch.tensor([f.n_atoms for f in frames])  # (n_frames,)
     offsets = torch.cumsum(sizes, 0) - sizes  # (n_frames,)
@@ -217,15 +226,28 @@ def collate(frames: list[FrameFeatures], model) -> Batch:
     owner = torch.cat([f.owner + o for f, o in zip(frames, offsets)])  # (n_entries,)
     target = torch.cat([f.target + o for f, o in zip(frames, offsets)])  # (n_entries,)
     jacobian = torch.cat([f.jacobian for f in frames])  # (n_entries, n_features, 3)
+    features = torch.cat([f.features for f in frames])  # (n_atoms, n_features)
+    species_idx = model.species_index(torch.cat([f.numbers for f in frames]).numpy())  # (n_atoms,)
+    if prepared:
+        with torch.no_grad():
+            features = model.inputs(features.to(model.feature_mean.dtype), species_idx)  # (n_atoms, n_inputs)
+            entry_species = species_idx[owner]  # (n_entries,)
+            mapped = jacobian.new_zeros(jacobian.shape[0], model.n_inputs, 3)  # (n_entries, n_inputs, 3)
+            for k in torch.unique(entry_species).tolist():
+                sel = (entry_species == k).nonzero().flatten()  # (n_k,)
+                matrix = model.input_map(k)[1].to(jacobian.dtype)  # (n_features, n_inputs)
+                mapped[sel] = torch.einsum("efc,fp->epc", jacobian[sel], matrix)
+            jacobian = mapped
     return Batch(
-        features=torch.cat([f.features for f in frames]),
-        species_idx=model.species_index(torch.cat([f.numbers for f in frames]).numpy()),
+        features=features,
+        species_idx=species_idx,
         frame_idx=torch.repeat_interleave(torch.arange(len(frames)), sizes),
         n_atoms=sizes,
         buckets=_buckets(owner, target, jacobian, int(sizes.sum())),
         energy_eV=torch.tensor([f.energy_eV for f in frames], dtype=torch.float64),
         forces_eV_per_A=force_t,
         force_mask=~torch.isnan(force_t).any(1),
+        prepared=prepared,
     )
 
 
@@ -244,9 +266,10 @@ def energies_and_forces(model, batch: Batch, member: int | None = None, create_g
         Forces of the member-mean energy.
     """
     with torch.enable_grad():
-        g = batch.features.detach().requires_grad_(True)  # (n_atoms, n_features)
-        energies = model(g, batch.species_idx, batch.frame_idx, batch.n_frames, member=member)  # (n_members, n_frames)
-        (de_dg,) = torch.autograd.grad(energies.mean(0).sum(), g, create_graph=create_graph)  # (n_atoms, n_features)
+        g = batch.features.detach().requires_grad_(True)  # (n_atoms, n_features or n_inputs)
+        energies = model(g, batch.species_idx, batch.frame_idx, batch.n_frames, member=member,
+                         prepared=batch.prepared)  # (n_members, n_frames)
+        (de_dg,) = torch.autograd.grad(energies.mean(0).sum(), g, create_graph=create_graph)  # same shape as g
     forces = torch.zeros_like(batch.forces_eV_per_A)  # (n_atoms, 3)
     for b in batch.buckets:
         x = de_dg[b.centres].unsqueeze(2)  # (m, n_features, 1)

@@ -18,7 +18,9 @@ from ..io import atomic_path, atomic_write, to_jsonable
 __all__ = ["FORMAT_VERSION", "save_model", "load_model", "resolve_model_path", "pretrained_names",
            "save_checkpoint", "load_checkpoint"]
 
-FORMAT_VERSION = 1
+# 2: optional "n_inputs" and a "projection" tensor (principal-component inputs); version 1 files load unchanged
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 UNITS = {"energy": "eV", "length": "Angstrom", "forces": "eV/Angstrom", "stress": "eV/Angstrom^3"}
 
@@ -63,6 +65,7 @@ def model_metadata(model, training: dict | None = None) -> dict:
         "species": sp,
         "descriptor": {"type": "ACSF", **model.descriptor.to_dict()},
         "n_features": model.n_features,
+        "n_inputs": model.n_inputs if model.projected else None,
         "hidden": list(model.hidden),
         "activation": model.activation,
         "n_members": model.n_members,
@@ -133,13 +136,15 @@ def load_model(name_or_path, dtype=None):
     if not isinstance(meta, dict) or meta.get("format") != "matsight-behler-parrinello":
         raise MatsightError(f"{jpath} is not a matsight potential file")
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise MatsightError(f"{jpath} has format_version {version}; this matsight reads version {FORMAT_VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise MatsightError(f"{jpath} has format_version {version}; this matsight reads versions "
+                            f"{', '.join(map(str, READABLE_VERSIONS))}")
     desc = dict(meta["descriptor"])
     desc.pop("type", None)
     try:
         descriptor = ACSF.from_dict(desc)
-        model = NeuralPotential(descriptor, meta["species"], tuple(meta["hidden"]), meta["activation"], meta["n_members"])
+        model = NeuralPotential(descriptor, meta["species"], tuple(meta["hidden"]), meta["activation"], meta["n_members"],
+                                n_inputs=meta.get("n_inputs"))
     except (KeyError, TypeError) as exc:
         raise MatsightError(f"{jpath} is missing or has a malformed entry: {exc}") from None
     try:

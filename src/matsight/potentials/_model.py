@@ -5,11 +5,16 @@ multilayer perceptron of the element of that atom, fed with the atom's
 standardised symmetry functions (Behler & Parrinello, Phys. Rev. Lett. 98,
 146401 (2007); Behler, J. Chem. Phys. 134, 074106 (2011))::
 
-    E = sum_i [ s * NN_{Z_i}((G_i - mu_{Z_i}) / sigma_{Z_i}) + e_{Z_i} ]
+    E = sum_i [ s * NN_{Z_i}(P_{Z_i}^T (G_i - mu_{Z_i}) / sigma_{Z_i}) + e_{Z_i} ]
 
 with ``e_Z`` per-element reference energies fitted by least squares to the
 training energies and ``s`` an energy scale (the spread of the residual
-energies per atom). The networks live in a :class:`torch.nn.ModuleDict` keyed
+energies per atom). ``P_Z`` is the identity, or, with ``n_inputs``, the
+leading principal axes of the standardised symmetry functions of element
+``Z`` in the training set: symmetry-function sets are strongly correlated
+(93 functions of Ge's training set span about 50 directions to 1e-7 of their
+variance), and fewer inputs make the force term of training proportionally
+cheaper. The networks live in a :class:`torch.nn.ModuleDict` keyed
 by element symbol; the atomic energies are gathered into structures with
 ``index_add_`` (the layout of TorchANI, Gao et al., J. Chem. Inf. Model. 60,
 3408 (2020)). An optional ensemble holds several independently trained
@@ -52,6 +57,10 @@ class NeuralPotential(nn.Module):
     activation : {"tanh", "silu", "softplus", "celu"}
     n_members : int
         Number of ensemble members (independent networks per element).
+    n_inputs : int, optional
+        Network inputs per atom: this many principal components of the
+        standardised symmetry functions (set by :meth:`fit_projection`).
+        Default: all ``descriptor.n_features`` functions, unrotated.
 
     Attributes
     ----------
@@ -59,13 +68,16 @@ class NeuralPotential(nn.Module):
         ``networks[symbol][member]`` is that element's MLP (``n_features -> 1``).
     feature_mean, feature_std : Tensor of shape (n_species, n_features)
         Standardisation of the inputs, per element.
+    projection : Tensor of shape (n_species, n_features, n_inputs)
+        Only with ``n_inputs``: orthonormal principal axes, per element.
     reference_energies : Tensor of shape (n_species,)
         Per-element reference energies in eV.
     energy_scale : Tensor of shape ()
         Scale of the network output, in eV.
     """
 
-    def __init__(self, descriptor, species, hidden=(24, 24), activation: str = "tanh", n_members: int = 1):
+    def __init__(self, descriptor, species, hidden=(24, 24), activation: str = "tanh", n_members: int = 1,
+                 n_inputs: int | None = None):
         super().__init__()
         from ase.data import atomic_numbers
 
@@ -82,8 +94,12 @@ class NeuralPotential(nn.Module):
         self.n_members = int(n_members)
         n_feat = int(descriptor.n_features)
         n_sp = len(self.species)
+        if n_inputs is not None and not 1 <= int(n_inputs) <= n_feat:
+            raise MatsightError(f"n_inputs must be between 1 and the descriptor's {n_feat} features, got {n_inputs}")
+        self.projected = n_inputs is not None
+        n_in = n_feat if n_inputs is None else int(n_inputs)
         self.networks = nn.ModuleDict(
-            {s: nn.ModuleList([_mlp(n_feat, self.hidden, activation) for _ in range(self.n_members)]) for s in self.species}
+            {s: nn.ModuleList([_mlp(n_in, self.hidden, activation) for _ in range(self.n_members)]) for s in self.species}
         )
         z_to_index = torch.full((119,), -1, dtype=torch.long)
         for k, s in enumerate(self.species):
@@ -93,10 +109,17 @@ class NeuralPotential(nn.Module):
         self.register_buffer("feature_std", torch.ones(n_sp, n_feat))
         self.register_buffer("reference_energies", torch.zeros(n_sp))
         self.register_buffer("energy_scale", torch.ones(()))
+        if self.projected:  # the first n_in axes until fit_projection
+            self.register_buffer("projection", torch.eye(n_feat, n_in).repeat(n_sp, 1, 1))  # (n_species, n_feat, n_in)
 
     @property
     def n_features(self) -> int:
         return int(self.descriptor.n_features)
+
+    @property
+    def n_inputs(self) -> int:
+        """Network inputs per atom (``n_features`` unless projected)."""
+        return int(self.projection.shape[2]) if self.projected else self.n_features
 
     # ------------------------------------------------------------------ fitting helpers
     def species_index(self, numbers) -> torch.Tensor:
@@ -132,6 +155,60 @@ class NeuralPotential(nn.Module):
         return self
 
     @torch.no_grad()
+    def fit_projection(self, features: torch.Tensor, species_idx: torch.Tensor) -> "NeuralPotential":
+        """Principal axes of the standardised features, per element (call after :meth:`fit_scalers`).
+
+        Keeps the ``n_inputs`` axes of largest variance (eigenvectors of the
+        covariance, in float64), each with the sign that makes its largest
+        component positive, so the projection does not depend on the
+        eigensolver's sign choice.
+
+        Parameters
+        ----------
+        features : Tensor of shape (n_atoms, n_features)
+        species_idx : Tensor of shape (n_atoms,)
+        """
+        if not self.projected:
+            return self
+        n_in = self.n_inputs
+        for k in range(len(self.species)):
+            x = features[species_idx == k].double()  # (n_k, n_features)
+            if len(x) < 2:
+                continue
+            z = (x - self.feature_mean[k].double()) / self.feature_std[k].double()  # (n_k, n_features)
+            _, vecs = torch.linalg.eigh(z.T @ z / len(z))  # ascending eigenvalues; vecs (n_features, n_features)
+            axes = vecs.flip(1)[:, :n_in]  # (n_features, n_in) largest variance first
+            big = axes.abs().argmax(0)  # (n_in,)
+            axes = axes * torch.sign(axes[big, torch.arange(n_in)])  # (n_features, n_in)
+            self.projection[k] = axes.to(self.projection.dtype)
+        return self
+
+    def input_map(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(shift, matrix)`` such that element ``k``'s network inputs are ``(G - shift) @ matrix``.
+
+        Returns
+        -------
+        shift : Tensor of shape (n_features,)
+        matrix : Tensor of shape (n_features, n_inputs)
+            ``diag(1 / sigma) P``; also maps stored Jacobians ``dG/dr`` to ``d inputs/dr``.
+        """
+        scale = 1.0 / self.feature_std[k]  # (n_features,)
+        matrix = torch.diag(scale) if not self.projected else scale[:, None] * self.projection[k]
+        return self.feature_mean[k], matrix
+
+    def inputs(self, features: torch.Tensor, species_idx: torch.Tensor) -> torch.Tensor:
+        """Network inputs, shape (n_atoms, n_inputs): standardised (and projected) features."""
+        x = (features - self.feature_mean[species_idx]) / self.feature_std[species_idx]  # (n_atoms, n_features)
+        if not self.projected:
+            return x
+        out = x.new_zeros(x.shape[0], self.n_inputs)  # (n_atoms, n_inputs)
+        for k in range(len(self.species)):
+            sel = (species_idx == k).nonzero().flatten()  # (n_k,)
+            if sel.numel():
+                out = out.index_copy(0, sel, x.index_select(0, sel) @ self.projection[k])
+        return out
+
+    @torch.no_grad()
     def fit_reference_energies(self, counts: np.ndarray, energies_eV: np.ndarray) -> np.ndarray:
         """Least-squares per-element reference energies; sets ``energy_scale``.
 
@@ -156,36 +233,40 @@ class NeuralPotential(nn.Module):
         return resid
 
     # ------------------------------------------------------------------ evaluation
-    def atomic_energies(self, features: torch.Tensor, species_idx: torch.Tensor, member: int | None = None) -> torch.Tensor:
+    def atomic_energies(self, features: torch.Tensor, species_idx: torch.Tensor, member: int | None = None,
+                        prepared: bool = False) -> torch.Tensor:
         """Atomic energies in eV.
 
         Parameters
         ----------
         features : Tensor of shape (n_atoms, n_features)
-            Raw (unscaled) symmetry functions.
+            Raw (unscaled) symmetry functions, or with ``prepared`` the
+            network inputs from :meth:`inputs`, shape (n_atoms, n_inputs).
         species_idx : Tensor of shape (n_atoms,)
         member : int, optional
             Only this ensemble member (default: all).
+        prepared : bool
+            ``features`` are already network inputs (training batches).
 
         Returns
         -------
         Tensor of shape (n_members, n_atoms), or (1, n_atoms) with ``member``.
         """
         members = range(self.n_members) if member is None else [member]
-        x = (features - self.feature_mean[species_idx]) / self.feature_std[species_idx]  # (n_atoms, n_features)
+        x = features if prepared else self.inputs(features, species_idx)  # (n_atoms, n_inputs)
         out = features.new_zeros(len(members), features.shape[0])  # (n_members, n_atoms)
         for k, sym in enumerate(self.species):
             sel = (species_idx == k).nonzero().flatten()  # (n_k,) atoms of this element
             if sel.numel() == 0:
                 continue
-            xs = x.index_select(0, sel)  # (n_k, n_features)
+            xs = x.index_select(0, sel)  # (n_k, n_inputs)
             nets = self.networks[sym]
             e = torch.stack([nets[m](xs).squeeze(-1) for m in members])  # (n_members, n_k)
             out = out.index_add(1, sel, e)
         return out * self.energy_scale + self.reference_energies[species_idx]  # (n_members, n_atoms)
 
     def forward(self, features: torch.Tensor, species_idx: torch.Tensor, frame_idx: torch.Tensor | None = None,
-                n_frames: int | None = None, member: int | None = None) -> torch.Tensor:
+                n_frames: int | None = None, member: int | None = None, prepared: bool = False) -> torch.Tensor:
         """Total energies in eV.
 
         Parameters
@@ -196,12 +277,14 @@ class NeuralPotential(nn.Module):
             Structure of each atom (default: all in one structure).
         n_frames : int, optional
         member : int, optional
+        prepared : bool
+            See :meth:`atomic_energies`.
 
         Returns
         -------
         Tensor of shape (n_members, n_frames)
         """
-        e_atom = self.atomic_energies(features, species_idx, member)  # (n_members, n_atoms)
+        e_atom = self.atomic_energies(features, species_idx, member, prepared)  # (n_members, n_atoms)
         if frame_idx is None:
             return e_atom.sum(1, keepdim=True)  # (n_members, 1)
         n_frames = int(frame_idx.max()) + 1 if n_frames is None else n_frames
@@ -260,4 +343,5 @@ class NeuralPotential(nn.Module):
         return out
 
     def extra_repr(self) -> str:
-        return f"species={self.species}, n_features={self.n_features}, hidden={self.hidden}, members={self.n_members}"
+        inputs = f", n_inputs={self.n_inputs}" if self.projected else ""
+        return f"species={self.species}, n_features={self.n_features}{inputs}, hidden={self.hidden}, members={self.n_members}"
