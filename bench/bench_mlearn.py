@@ -93,6 +93,7 @@ def main(argv=None) -> int:
     ap.add_argument("--energy-huber", type=float, default=None, help="pseudo-Huber scale of the energy loss, meV/atom")
     ap.add_argument("--force-huber", type=float, default=None, help="pseudo-Huber scale of the force loss, eV/Å")
     ap.add_argument("--hidden", default=None, help="override CONFIG's hidden widths, e.g. 64,64")
+    ap.add_argument("--stratify", action="store_true", help="validation split drawn per config type in proportion")
     ap.add_argument("--components", type=int, default=None,
                     help="network inputs: this many principal components of the symmetry functions")
     ap.add_argument("--save", default=None, help="save each trained model as DIR/{El}-mlearn")
@@ -117,6 +118,7 @@ def main(argv=None) -> int:
                                            ("energy_huber_meV_per_atom", args.energy_huber),
                                            ("force_huber_eV_per_A", args.force_huber),
                                            ("n_components", args.components),
+                                           ("stratify", args.stratify or None),
                                            ("hidden", args.hidden and tuple(int(h) for h in args.hidden.split(","))))
                          if v is not None}
             trainer = trainer_for(el, args.epochs, args.max_minutes, ensemble=args.ensemble, n_threads=args.threads,

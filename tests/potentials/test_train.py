@@ -476,3 +476,30 @@ def test_principal_component_inputs_train_a_smaller_network(frames):
 def test_bad_component_counts_are_refused(frames, n, match):
     with pytest.raises(MatsightError, match=match):
         PotentialTrainer(**dict(SMALL, n_components=n), epochs=2).fit(frames)
+
+
+def test_validation_split_random_and_stratified():
+    from matsight.potentials._train import validation_split
+
+    groups = ["AIMD"] * 30 + ["Elastic"] * 12 + ["Surface"] * 5 + ["Vacancy"] * 3
+    val, train = validation_split(groups, 0.2, False, torch.Generator().manual_seed(7))
+    perm = torch.randperm(50, generator=torch.Generator().manual_seed(7)).tolist()
+    assert val == sorted(perm[:10]) and sorted(val + train) == list(range(50))  # the plain split is unchanged
+    val, train = validation_split(groups, 0.2, True, torch.Generator().manual_seed(7))
+    assert sorted(val + train) == list(range(50)) and not set(val) & set(train)
+    counts = {g: sum(groups[k] == g for k in val) for g in set(groups)}
+    assert counts == {"AIMD": 6, "Elastic": 2, "Surface": 1, "Vacancy": 1}  # round(0.2 n_g) per group
+    again, _ = validation_split(groups, 0.2, True, torch.Generator().manual_seed(7))
+    other, _ = validation_split(groups, 0.2, True, torch.Generator().manual_seed(8))
+    assert again == val and other != val
+    # at least one structure held out, at least one kept
+    assert len(validation_split(["a", "b", "c"], 0.1, True, torch.Generator().manual_seed(0))[0]) == 1
+    assert len(validation_split(["a", "b"], 0.9, True, torch.Generator().manual_seed(0))[1]) == 1
+
+
+def test_stratified_validation_holds_out_every_group(frames):
+    # 7 rattled + 7 strained: stratified, round(0.2 * 7) = 1 of each; at random, round(0.2 * 14) = 3
+    tr = PotentialTrainer(**dict(SMALL, validation_fraction=0.2, stratify=True), epochs=2).fit(frames)
+    assert tr.summary_.n_frames_validation == 2 and tr.config()["stratify"] is True
+    plain = PotentialTrainer(**dict(SMALL, validation_fraction=0.2), epochs=2).fit(frames)
+    assert plain.summary_.n_frames_validation == 3

@@ -35,6 +35,8 @@ def train_cmd(
                                              help="Feed the networks this many principal components of the "
                                                   "standardised symmetry functions (fewer inputs, faster force "
                                                   "training; default: all functions)."),
+    stratify: bool = typer.Option(False, "--stratify",
+                                  help="Hold out validation structures from each group (config_type) in proportion."),
     optimizer: str = typer.Option("adam", "--optimizer",
                                   help="adam (mini-batches, learning-rate schedule) or lbfgs (full-batch L-BFGS, one "
                                        "iteration per epoch, float64; best on small data sets)."),
@@ -68,7 +70,7 @@ def train_cmd(
                                patience=patience, ensemble=ensemble, schedule=schedule, optimizer=optimizer,
                                weight_decay=weight_decay, energy_huber_meV_per_atom=energy_huber,
                                force_huber_eV_per_A=force_huber, n_jobs=jobs, n_threads=max(1, jobs),
-                               n_components=components,
+                               n_components=components, stratify=stratify,
                                max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
     with progress_bar("training", total=epochs * ensemble, enabled=not json_) as advance:

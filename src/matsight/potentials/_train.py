@@ -67,6 +67,32 @@ class TrainSummary:
         return asdict(self)
 
 
+def validation_split(groups: list[str], fraction: float, stratify: bool, gen: torch.Generator):
+    """``(validation indices, training indices)``, each sorted, from one random permutation drawn from ``gen``.
+
+    Without ``stratify`` the first ``round(fraction * n)`` structures of the
+    permutation are held out; with it, the first ``round(fraction * n_g)`` of
+    each group ``g`` (in permutation order). At least one structure is held
+    out when ``fraction > 0``, and at least one is kept for training.
+    """
+    n = len(groups)
+    perm = torch.randperm(n, generator=gen).tolist()
+    if not stratify:
+        n_val = int(round(fraction * n))
+        n_val = min(max(n_val, 1 if fraction > 0 else 0), n - 1)
+        return sorted(perm[:n_val]), sorted(perm[n_val:])
+    val: list[int] = []
+    for g in sorted(set(groups)):
+        members = [k for k in perm if groups[k] == g]  # (n_g,) in permutation order
+        val += members[:int(round(fraction * len(members)))]
+    if fraction > 0 and not val:
+        val = perm[:1]
+    if len(val) == n:
+        val = val[:-1]
+    held = set(val)
+    return sorted(val), sorted(k for k in range(n) if k not in held)
+
+
 def _pseudo_huber(x: torch.Tensor, delta: float | None) -> torch.Tensor:
     """Elementwise ``x**2`` (``delta`` None) or ``2 x**2 / (1 + sqrt(1 + (x/delta)**2))``.
 
@@ -111,6 +137,11 @@ class PotentialTrainer:
         Loss weights of the per-atom energy (eV/atom)² and force (eV/Å)² terms.
     validation_fraction : float
         Fraction of structures held out for early stopping.
+    stratify : bool
+        Draw the validation structures from each group (``config_type``:
+        AIMD, Elastic, Surface, ...) in proportion to its size, as mlearn's
+        own test split is drawn, instead of from all structures at once, so
+        that model selection sees every kind of structure in proportion.
     patience : int
         Epochs without validation improvement before stopping.
     ensemble : int
@@ -198,7 +229,8 @@ class PotentialTrainer:
                  max_seconds: float | None = None, n_threads: int | None = 1,
                  fast_features: bool = False, schedule: str = "plateau", min_learning_rate: float | None = None,
                  optimizer: str = "adam", weight_decay: float = 0.0, energy_huber_meV_per_atom: float | None = None,
-                 force_huber_eV_per_A: float | None = None, n_jobs: int = 1, n_components: int | None = None):
+                 force_huber_eV_per_A: float | None = None, n_jobs: int = 1, n_components: int | None = None,
+                 stratify: bool = False):
         self.r_cut = r_cut
         self.n_g2 = n_g2
         self.n_g4 = n_g4
@@ -226,6 +258,7 @@ class PotentialTrainer:
         self.force_huber_eV_per_A = force_huber_eV_per_A
         self.n_jobs = n_jobs
         self.n_components = n_components
+        self.stratify = stratify
 
     def _check(self) -> None:
         checks = [
@@ -267,6 +300,7 @@ class PotentialTrainer:
             "min_learning_rate": self._min_lr(), "optimizer": self.optimizer,
             "weight_decay": float(self.weight_decay), "energy_huber_meV_per_atom": self.energy_huber_meV_per_atom,
             "force_huber_eV_per_A": self.force_huber_eV_per_A, "n_components": self.n_components,
+            "stratify": bool(self.stratify),
         }
 
     def _dtype(self) -> torch.dtype:
@@ -376,11 +410,8 @@ class PotentialTrainer:
 
         # split
         n = len(feats)
-        split_gen = torch.Generator().manual_seed(int(self.random_state))
-        perm = torch.randperm(n, generator=split_gen).tolist()
-        n_val = int(round(self.validation_fraction * n))
-        n_val = min(max(n_val, 1 if self.validation_fraction > 0 else 0), n - 1)
-        val_idx, train_idx = sorted(perm[:n_val]), sorted(perm[n_val:])
+        val_idx, train_idx = validation_split([f.group for f in feats], self.validation_fraction, self.stratify,
+                                              torch.Generator().manual_seed(int(self.random_state)))
         train = [feats[k] for k in train_idx]
         val = [feats[k] for k in val_idx]
 
