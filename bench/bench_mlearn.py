@@ -54,7 +54,8 @@ FORCE_WEIGHT = {"Si": 0.01, "Ge": 0.01, "Mo": 0.03, "Li": 0.03}
 EPOCHS = {"Si": 100_000, "Ge": 100_000, "Mo": 100_000, "Li": 100_000}
 
 
-def trainer_for(el: str, epochs: int | None = None, max_minutes: float | None = 28.0, **overrides):
+def trainer_for(el: str, epochs: int | None = None, max_minutes: float | None = 28.0, r_cut: float | None = None,
+                **overrides):
     """The benchmark's :class:`PotentialTrainer` for element ``el`` (same recipe for all).
 
     ``overrides`` replace entries of ``CONFIG`` (``bench/train_si_mlearn.py`` sets ``ensemble``).
@@ -65,7 +66,7 @@ def trainer_for(el: str, epochs: int | None = None, max_minutes: float | None = 
 
     cfg = dict(CONFIG, force_weight=FORCE_WEIGHT[el])
     cfg.update(overrides)
-    desc = ACSF.default_for([el], r_cut=R_CUT[el], n_g2=cfg.pop("n_g2"), n_g4=cfg.pop("n_g4"), n_g5=cfg.pop("n_g5"),
+    desc = ACSF.default_for([el], r_cut=r_cut or R_CUT[el], n_g2=cfg.pop("n_g2"), n_g4=cfg.pop("n_g4"), n_g5=cfg.pop("n_g5"),
                             zetas=cfg.pop("zetas"), r_min=cfg.pop("r_min"), g4_widths=cfg.pop("g4_widths"), periodic=True)
     return PotentialTrainer(descriptor=desc, epochs=epochs or EPOCHS[el], fast_features=True, dtype=torch.float64,
                             max_seconds=None if max_minutes is None else 60 * max_minutes, **cfg)
@@ -93,6 +94,7 @@ def main(argv=None) -> int:
     ap.add_argument("--energy-huber", type=float, default=None, help="pseudo-Huber scale of the energy loss, meV/atom")
     ap.add_argument("--force-huber", type=float, default=None, help="pseudo-Huber scale of the force loss, eV/Å")
     ap.add_argument("--hidden", default=None, help="override CONFIG's hidden widths, e.g. 64,64")
+    ap.add_argument("--r-cut", type=float, default=None, help="override R_CUT[element], Å")
     ap.add_argument("--stratify", action="store_true", help="validation split drawn per config type in proportion")
     ap.add_argument("--components", type=int, default=None,
                     help="network inputs: this many principal components of the symmetry functions")
@@ -121,7 +123,8 @@ def main(argv=None) -> int:
                                            ("stratify", args.stratify or None),
                                            ("hidden", args.hidden and tuple(int(h) for h in args.hidden.split(","))))
                          if v is not None}
-            trainer = trainer_for(el, args.epochs, args.max_minutes, ensemble=args.ensemble, n_threads=args.threads,
+            trainer = trainer_for(el, args.epochs, args.max_minutes, r_cut=args.r_cut, ensemble=args.ensemble,
+                                  n_threads=args.threads,
                                   n_jobs=args.jobs,
                                   **overrides)
             trainer.fit(data / "mlearn_zuo_2020" / f"{el}_training.extxyz")
