@@ -235,7 +235,7 @@ def collate(frames: list[FrameFeatures], model, prepared: bool = False) -> Batch
             mapped = jacobian.new_zeros(jacobian.shape[0], model.n_inputs, 3)  # (n_entries, n_inputs, 3)
             for k in torch.unique(entry_species).tolist():
                 sel = (entry_species == k).nonzero().flatten()  # (n_k,)
-                matrix = model.input_map(k)[1].to(jacobian.dtype)  # (n_features, n_inputs)
+                matrix = model.input_matrix(k).to(jacobian.dtype)  # (n_features, n_inputs)
                 mapped[sel] = torch.einsum("efc,fp->epc", jacobian[sel], matrix)
             jacobian = mapped
     return Batch(

@@ -183,18 +183,11 @@ class NeuralPotential(nn.Module):
             self.projection[k] = axes.to(self.projection.dtype)
         return self
 
-    def input_map(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(shift, matrix)`` such that element ``k``'s network inputs are ``(G - shift) @ matrix``.
-
-        Returns
-        -------
-        shift : Tensor of shape (n_features,)
-        matrix : Tensor of shape (n_features, n_inputs)
-            ``diag(1 / sigma) P``; also maps stored Jacobians ``dG/dr`` to ``d inputs/dr``.
-        """
+    def input_matrix(self, k: int) -> torch.Tensor:
+        """``diag(1 / sigma_k) P_k``, shape (n_features, n_inputs): maps element ``k``'s stored Jacobians
+        ``dG/dr`` to the derivatives of its network inputs (the inputs are ``(G - mu_k) @ matrix``)."""
         scale = 1.0 / self.feature_std[k]  # (n_features,)
-        matrix = torch.diag(scale) if not self.projected else scale[:, None] * self.projection[k]
-        return self.feature_mean[k], matrix
+        return torch.diag(scale) if not self.projected else scale[:, None] * self.projection[k]
 
     def inputs(self, features: torch.Tensor, species_idx: torch.Tensor) -> torch.Tensor:
         """Network inputs, shape (n_atoms, n_inputs): standardised (and projected) features."""
