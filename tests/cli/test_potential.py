@@ -32,12 +32,12 @@ def test_train_test_md_pipeline(cli, tmp_path):
     model = tmp_path / "cu-model"
     r = cli(["potential", "train", data, "--out", model, "--epochs", 3, "--r-cut", 4.0, "--n-g2", 4, "--n-g4", 4,
              "--hidden", "8", "--seed", 1, "--ensemble", 2, "--jobs", 2, "--schedule", "exponential", "--max-minutes", 5,
-             "--components", 5, "--stratify", "--json"])
+             "--components", 5, "--stratify", "--g5-shells", "2.5,3.6", "--json"])
     assert r.code == 0, r.err
     out = r.json()
     assert out["epochs_run"] == [3, 3] and out["species"] == ["Cu"]
     assert out["config"]["schedule"] == "exponential" and out["config"]["n_components"] == 5
-    assert out["config"]["stratify"] is True
+    assert out["config"]["stratify"] is True and out["config"]["g5_shells"] == [2.5, 3.6]
     assert (tmp_path / "cu-model.safetensors").is_file() and (tmp_path / "cu-model.json").is_file()
     assert not list(tmp_path.glob("cu-model.ckpt*"))
 
@@ -129,6 +129,8 @@ def test_cli_errors_exit_2(cli, tmp_path):
         (["potential", "train", data, "--out", tmp_path / "m", "--force-huber", 0], "force_huber_eV_per_A must be positive"),
         (["potential", "train", data, "--out", tmp_path / "m", "--jobs", 0], "n_jobs must be at least 1"),
         (["potential", "train", data, "--out", tmp_path / "m", "--components", 999], "exceeds the descriptor's"),
+        (["potential", "train", data, "--out", tmp_path / "m", "--g5-shells", "2.5,x"], "--g5-shells"),
+        (["potential", "train", data, "--out", tmp_path / "m", "--g5-shells", "6.0"], "every radius must be in"),
         (["potential", "label", bare, "--method", "DFT", "--out", tmp_path / "x.xyz"], "unknown labelling method"),
         (["potential", "test", "si-mlearn", data, "--json"], "Cu, which the model was not trained on"),
         (["potential", "md", "si-mlearn", tmp_path / "missing.xyz"], "does not exist"),

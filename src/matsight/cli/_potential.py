@@ -20,6 +20,9 @@ def train_cmd(
     r_cut: float = typer.Option(5.0, "--r-cut", help="Cutoff radius of the symmetry functions, Å."),
     n_g2: int = typer.Option(8, "--n-g2", help="Radial symmetry functions per element."),
     n_g4: int = typer.Option(8, "--n-g4", help="Angular symmetry functions per element pair."),
+    g5_shells: str = typer.Option("", "--g5-shells",
+                                  help="Shell radii in Å, comma-separated (e.g. a crystal's neighbour shells), for "
+                                       "shell-resolved angular functions (8 per shell per element pair); default none."),
     hidden: str = typer.Option("24,24", "--hidden", help="Hidden layer widths, comma-separated."),
     force_weight: float = typer.Option(0.03, "--force-weight", help="Weight of the force term (eV/Å)² against energy (eV/atom)²."),
     weight_decay: float = typer.Option(0.0, "--weight-decay",
@@ -63,6 +66,12 @@ def train_cmd(
         raise MatsightError(f"--hidden {hidden!r} must be comma-separated integers, e.g. 24,24") from None
     if not widths or min(widths) < 1:
         raise MatsightError(f"--hidden {hidden!r} must list positive layer widths")
+    try:
+        shells = tuple(float(r) for r in g5_shells.split(",") if r.strip())
+    except ValueError:
+        raise MatsightError(f"--g5-shells {g5_shells!r} must be comma-separated radii in Å, e.g. 2.7,3.15") from None
+    if any(not 0 <= r < r_cut for r in shells):
+        raise MatsightError(f"--g5-shells {g5_shells!r}: every radius must be in [0, --r-cut={r_cut}) Å")
     if max_minutes is not None and max_minutes <= 0:
         raise MatsightError(f"--max-minutes must be positive, got {max_minutes}")
     trainer = PotentialTrainer(r_cut=r_cut, n_g2=n_g2, n_g4=n_g4, hidden=widths, epochs=epochs, random_state=seed,
@@ -70,7 +79,7 @@ def train_cmd(
                                patience=patience, ensemble=ensemble, schedule=schedule, optimizer=optimizer,
                                weight_decay=weight_decay, energy_huber_meV_per_atom=energy_huber,
                                force_huber_eV_per_A=force_huber, n_jobs=jobs, n_threads=max(1, jobs),
-                               n_components=components, stratify=stratify,
+                               n_components=components, stratify=stratify, g5_shells=shells,
                                max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
     with progress_bar("training", total=epochs * ensemble, enabled=not json_) as advance:

@@ -21,6 +21,13 @@ Conventions (identical to DScribe 2.1 ``dscribe.descriptors.ACSF``):
   ``"polynomial"``: ``fc = 1 - 10 x^3 + 15 x^4 - 6 x^5``, ``x = r / r_cut``
   (the ``poly2`` cutoff of Singraber et al. 2019, smooth to 2nd derivative).
 
+Extension (not in DScribe; empty by default): ``shifted_g5_params`` rows
+``(eta, Rs, zeta, lambda)`` add, after all of DScribe's features, one block per
+unordered neighbour-species pair (same order) of shell-resolved angular functions
+``G5s = 2^(1-zeta) sum_{j<k} (1 + lambda cos)^zeta g(r_ij) g(r_ik)`` with
+``g(r) = exp(-eta (r - Rs)^2) fc(r)`` (see :mod:`._acsf_shifted`). The first
+:attr:`ACSF.n_dscribe_features` columns are always DScribe's.
+
 References
 ----------
 J. Behler, J. Chem. Phys. 134, 074106 (2011).
@@ -35,7 +42,8 @@ import numpy as np
 
 from ..errors import MatsightError
 from . import _acsf_fast as _fast
-from ._acsf_params import (CUTOFFS, centred_g2, check_params, check_r_cut, default_g4,
+from . import _acsf_shifted as _shifted
+from ._acsf_params import (CUTOFFS, centred_g2, check_params, check_r_cut, default_g4, shell_g5,
                            shifted_g2, species_to_numbers)
 from ._neighbors import neighbor_pairs as _vesin_pairs
 from ._neighbors import pair_triplets, sort_pairs
@@ -43,6 +51,7 @@ from ._neighbors import pair_triplets, sort_pairs
 __all__ = ["ACSF"]
 
 _FORMAT = "matsight.acsf/1"
+_FORMAT_SHIFTED = "matsight.acsf/2"  # written only when shifted G5 functions are present
 
 
 class ACSF:
@@ -64,6 +73,9 @@ class ACSF:
         Honour ``atoms.pbc`` (as in DScribe; ``False`` treats every system as a molecule).
     cutoff : {"cosine", "polynomial"}
         Cutoff function (DScribe uses ``"cosine"``).
+    shifted_g5_params : array-like, shape (n, 4), optional
+        matsight extension: rows ``(eta [1/Å²], Rs [Å], zeta >= 1, lambda = ±1)`` of
+        shell-resolved angular functions, appended after DScribe's features.
 
     Notes
     -----
@@ -76,7 +88,7 @@ class ACSF:
     """
 
     def __init__(self, species, r_cut, g2_params=None, g3_params=None, g4_params=None,
-                 g5_params=None, periodic=False, cutoff="cosine"):
+                 g5_params=None, periodic=False, cutoff="cosine", shifted_g5_params=None):
         self.species = species
         self.r_cut = r_cut
         self.g2_params = g2_params
@@ -85,6 +97,7 @@ class ACSF:
         self.g5_params = g5_params
         self.periodic = periodic
         self.cutoff = cutoff
+        self.shifted_g5_params = shifted_g5_params
         # cheap validation, normalised copies (the stored arguments are left untouched)
         self._z = species_to_numbers(species)
         self._r_cut = check_r_cut(r_cut)
@@ -92,6 +105,7 @@ class ACSF:
         self._g3 = check_params("g3_params", g3_params, 0)
         self._g4 = check_params("g4_params", g4_params, 3)
         self._g5 = check_params("g5_params", g5_params, 3)
+        self._g5s = check_params("shifted_g5_params", shifted_g5_params, 4)
         if cutoff not in CUTOFFS:
             raise MatsightError(f"cutoff={cutoff!r} is not one of {', '.join(CUTOFFS)}.")
         if not isinstance(periodic, (bool, np.bool_)):
@@ -103,7 +117,8 @@ class ACSF:
     @classmethod
     def default_for(cls, species, r_cut=5.0, n_g2=8, n_g4=8, n_g5=0, *, periodic=True,
                     cutoff="cosine", zetas=(1.0, 2.0, 4.0, 16.0), r_min=0.5,
-                    g4_widths=(1.0, 0.5, 0.25)) -> "ACSF":
+                    g4_widths=(1.0, 0.5, 0.25), g5_shells=(), g5_shell_width=0.3,
+                    g5_shell_zetas=(1.0, 2.0, 4.0, 8.0)) -> "ACSF":
         """Automatic parameter set: centred and shifted G2 grids and a G4 set.
 
         ``n_g2 // 2`` centred G2 (``Rs = 0``, Imbalzano et al. 2018), the rest
@@ -111,7 +126,10 @@ class ACSF:
         start ``r_min`` a little below the shortest bond you expect);
         ``n_g4`` (and ``n_g5``) angular functions over ``zetas`` × ``lambda=±1``
         with ``eta = 1/(2 (w r_cut)²)`` for each ``w`` of ``g4_widths`` in turn
-        (then halving ``w``) until ``n_g4`` are made.
+        (then halving ``w``) until ``n_g4`` are made. ``g5_shells`` (radii in Å,
+        e.g. the neighbour shells of the crystal and the gaps between them) adds
+        shell-resolved angular functions (``shifted_g5_params``): Gaussians of
+        standard deviation ``g5_shell_width`` Å, each ``g5_shell_zetas`` × ``lambda=±1``.
 
         References
         ----------
@@ -127,13 +145,15 @@ class ACSF:
         g2 = np.vstack([centred_g2(n_c, r), shifted_g2(int(n_g2) - n_c, r, r_min=float(r_min))])
         g4 = default_g4(int(n_g4), r, zetas, g4_widths)
         g5 = default_g4(int(n_g5), r, zetas, g4_widths)
+        g5s = shell_g5(g5_shells, g5_shell_width, g5_shell_zetas)
         return cls(species, r, g2_params=g2.tolist() or None, g4_params=g4.tolist() or None,
-                   g5_params=g5.tolist() or None, periodic=periodic, cutoff=cutoff)
+                   g5_params=g5.tolist() or None, periodic=periodic, cutoff=cutoff,
+                   shifted_g5_params=g5s.tolist() or None)
 
     def to_dict(self) -> dict:
         """JSON-able description (for model files); inverse of :meth:`from_dict`."""
-        return {
-            "format": _FORMAT,
+        d = {
+            "format": _FORMAT_SHIFTED if len(self._g5s) else _FORMAT,
             "species": [int(z) for z in self._z],
             "r_cut": self._r_cut,
             "g2_params": self._g2.tolist(),
@@ -143,23 +163,27 @@ class ACSF:
             "periodic": bool(self.periodic),
             "cutoff": self.cutoff,
         }
+        if len(self._g5s):
+            d["shifted_g5_params"] = self._g5s.tolist()
+        return d
 
     @classmethod
     def from_dict(cls, d) -> "ACSF":
         """Rebuild from :meth:`to_dict` output."""
-        if not isinstance(d, dict) or d.get("format") != _FORMAT:
-            raise MatsightError(f"the ACSF description does not have format {_FORMAT!r}.")
+        if not isinstance(d, dict) or d.get("format") not in (_FORMAT, _FORMAT_SHIFTED):
+            raise MatsightError(f"the ACSF description does not have format {_FORMAT!r} or {_FORMAT_SHIFTED!r}.")
         try:
             return cls(d["species"], d["r_cut"], g2_params=d["g2_params"] or None,
                        g3_params=d["g3_params"] or None, g4_params=d["g4_params"] or None,
-                       g5_params=d["g5_params"] or None, periodic=d["periodic"], cutoff=d["cutoff"])
+                       g5_params=d["g5_params"] or None, periodic=d["periodic"], cutoff=d["cutoff"],
+                       shifted_g5_params=d.get("shifted_g5_params") or None)
         except KeyError as e:
             raise MatsightError(f"the ACSF description lacks the key {e.args[0]!r}.") from None
 
     def __repr__(self):
         return (f"ACSF(species={[int(z) for z in self._z]}, r_cut={self._r_cut}, n_g2={len(self._g2)}, "
                 f"n_g3={len(self._g3)}, n_g4={len(self._g4)}, n_g5={len(self._g5)}, "
-                f"periodic={self.periodic}, cutoff={self.cutoff!r})")
+                f"n_shifted_g5={len(self._g5s)}, periodic={self.periodic}, cutoff={self.cutoff!r})")
 
     # ------------------------------------------------------------------ sizes and names
     @property
@@ -172,10 +196,16 @@ class ACSF:
         return len(self._z)
 
     @property
-    def n_features(self) -> int:
-        """Features per atom: ``(1 + n_g2 + n_g3) n_species + (n_g4 + n_g5) n_species (n_species + 1) / 2``."""
+    def n_dscribe_features(self) -> int:
+        """DScribe's features per atom: ``(1 + n_g2 + n_g3) n_species + (n_g4 + n_g5) n_species (n_species + 1) / 2``."""
         ns = len(self._z)
         return (1 + len(self._g2) + len(self._g3)) * ns + (len(self._g4) + len(self._g5)) * ns * (ns + 1) // 2
+
+    @property
+    def n_features(self) -> int:
+        """Features per atom: :attr:`n_dscribe_features` plus ``n_shifted_g5 n_species (n_species + 1) / 2``."""
+        ns = len(self._z)
+        return self.n_dscribe_features + len(self._g5s) * ns * (ns + 1) // 2
 
     def get_number_of_features(self) -> int:
         """Same as :attr:`n_features` (DScribe's spelling)."""
@@ -196,6 +226,10 @@ class ACSF:
                 pair = f"{sym[self._z[b]]},{sym[self._z[a]]}"
                 for tag, tab in (("G4", self._g4), ("G5", self._g5)):
                     names += [f"{tag}[{pair}](eta={e:g},zeta={z:g},lambda={lam:g})" for e, z, lam in tab]
+        for a in range(len(self._z)):
+            for b in range(a + 1):
+                pair = f"{sym[self._z[b]]},{sym[self._z[a]]}"
+                names += [f"G5s[{pair}](eta={e:g},Rs={rs:g},zeta={z:g},lambda={lam:g})" for e, rs, z, lam in self._g5s]
         return np.array(names, dtype=object)
 
     # ------------------------------------------------------------------ neighbours
@@ -252,7 +286,15 @@ class ACSF:
             vec = _fast.pair_vectors(pos, cell, i, j, s)
             offsets = np.zeros(len(atoms) + 1, dtype=np.int64)
             np.cumsum(np.bincount(i, minlength=len(atoms)), out=offsets[1:])
-            return _fast.forward(self._plan(), vec, offsets, tidx[j])
+            out = _fast.forward(self._plan(), vec, offsets, tidx[j])
+            if len(self._g5s):
+                import torch
+
+                with torch.no_grad():
+                    extra = _shifted.features_fast(torch.from_numpy(vec), i, tidx[j], len(atoms), self.n_species,
+                                                   self._g5s, self._r_cut, self.cutoff)
+                out = np.concatenate([out, extra.numpy()], axis=1)
+            return out
         import torch
 
         vec = pos[j] - pos[i] + s @ np.asarray(cell, dtype=np.float64)
@@ -319,7 +361,11 @@ class ACSF:
         if fast and device.type == "cpu" and _fast.available():
             offsets = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(np.bincount(i, minlength=n), out=offsets[1:])
-            return _FastFunction.apply(vec, (self._plan(), offsets, tidx[j]))
+            out = _FastFunction.apply(vec, (self._plan(), offsets, tidx[j]))  # (n, n_dscribe_features)
+            if len(self._g5s):
+                extra = _shifted.features_fast(vec, i, tidx[j], n, self.n_species, self._g5s, self._r_cut, self.cutoff)
+                out = torch.cat([out, extra], dim=1)  # (n, n_features)
+            return out
         return _features_torch(self, vec, i, j, tidx, n)
 
 
@@ -342,6 +388,8 @@ def _fast_function():
         @once_differentiable
         def backward(ctx, grad_out):
             plan, offsets, sj, v = ctx.aux
+            if not bool(grad_out.any()):  # e.g. a shifted-G5 column's Jacobian: skip the kernel
+                return torch.zeros(v.shape, dtype=grad_out.dtype), None
             g = _fast.backward(plan, v, offsets, sj, grad_out.detach().to(torch.float64).numpy())
             return torch.from_numpy(g).to(grad_out.dtype), None
 
@@ -374,6 +422,17 @@ def _cutoff_fn(kind, r, r_cut):
 
 def _features_torch(acsf: ACSF, vec, i, j, tidx, n_atoms):
     """Descriptors from pair vectors ``vec`` (n_pairs, 3) of pairs ``(i, j)`` sorted by ``i``."""
+    out = _dscribe_torch(acsf, vec, i, j, tidx, n_atoms)  # (n_atoms, n_dscribe_features)
+    if len(acsf._g5s) == 0:
+        return out
+    import torch
+
+    extra = _shifted.features_torch(vec, i, tidx[j], n_atoms, acsf.n_species, acsf._g5s, acsf._r_cut, acsf.cutoff)
+    return torch.cat([out, extra], dim=1)  # (n_atoms, n_features)
+
+
+def _dscribe_torch(acsf: ACSF, vec, i, j, tidx, n_atoms):
+    """DScribe's features from pair vectors ``vec`` (n_pairs, 3) of pairs ``(i, j)`` sorted by ``i``."""
     import torch
 
     dtype, device = vec.dtype, vec.device

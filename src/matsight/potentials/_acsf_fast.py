@@ -109,7 +109,7 @@ class Plan:
         self.poly = 1 if acsf.cutoff == "polynomial" else 0
         self.g2 = np.ascontiguousarray(acsf._g2, dtype=np.float64).reshape(-1, 2)
         self.g3 = np.ascontiguousarray(acsf._g3, dtype=np.float64).reshape(-1)
-        self.n_features = acsf.n_features
+        self.n_features = acsf.n_dscribe_features   # the shifted G5 block is computed elsewhere
         g4 = np.asarray(acsf._g4, dtype=np.float64).reshape(-1, 3)
         g5 = np.asarray(acsf._g5, dtype=np.float64).reshape(-1, 3)
         self.n4 = len(g4)

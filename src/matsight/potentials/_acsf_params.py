@@ -14,7 +14,7 @@ from ..errors import MatsightError
 
 __all__ = [
     "CUTOFFS", "species_to_numbers", "check_r_cut", "check_params",
-    "centred_g2", "shifted_g2", "default_g4",
+    "centred_g2", "shifted_g2", "default_g4", "shell_g5",
 ]
 
 #: Supported cutoff functions.
@@ -69,10 +69,11 @@ def check_params(name: str, value, n_columns: int) -> np.ndarray:
 
     Parameters
     ----------
-    name : {"g2_params", "g3_params", "g4_params", "g5_params"}
+    name : {"g2_params", "g3_params", "g4_params", "g5_params", "shifted_g5_params"}
     value : array-like or None
         ``None`` disables the family. G2: rows ``(eta, Rs)``; G3: a vector of
-        ``kappa``; G4/G5: rows ``(eta, zeta, lambda)``.
+        ``kappa``; G4/G5: rows ``(eta, zeta, lambda)``; shifted G5: rows
+        ``(eta, Rs, zeta, lambda)``.
     n_columns : int
         0 for a vector (G3), else the number of columns.
 
@@ -93,18 +94,20 @@ def check_params(name: str, value, n_columns: int) -> np.ndarray:
     else:
         if arr.size == 0:
             return np.zeros((0, n_columns))
-        cols = "(eta, Rs)" if n_columns == 2 else "(eta, zeta, lambda)"
+        cols = {2: "(eta, Rs)", 3: "(eta, zeta, lambda)", 4: "(eta, Rs, zeta, lambda)"}[n_columns]
         if arr.ndim != 2 or arr.shape[1] != n_columns:
             raise MatsightError(f"{name} must be a table with {n_columns} columns {cols}, got shape {arr.shape}.")
     if not np.all(np.isfinite(arr)):
         raise MatsightError(f"{name} contains NaN or infinite values.")
     if n_columns >= 2 and np.any(arr[:, 0] <= 0):
         raise MatsightError(f"{name} has a non-positive eta; eta (in 1/Å²) must be > 0.")
-    if n_columns == 3:
-        if np.any(arr[:, 1] < 1):
+    if n_columns >= 3:
+        if np.any(arr[:, -2] < 1):
             raise MatsightError(f"{name} has zeta < 1; zeta must be >= 1 for smooth angular terms.")
-        if np.any(np.abs(arr[:, 2]) != 1):
+        if np.any(np.abs(arr[:, -1]) != 1):
             raise MatsightError(f"{name} has a lambda other than +1 or -1.")
+    if n_columns == 4 and np.any(arr[:, 1] < 0):
+        raise MatsightError(f"{name} has a negative Rs; shell radii are distances in Å (>= 0).")
     return arr
 
 
@@ -161,3 +164,19 @@ def default_g4(n: int, r_cut: float, zetas: Iterable[float] = (1.0, 2.0, 4.0, 16
                 rows.append((eta, z, lam))
         k += 1
     return np.array(rows[:n], dtype=np.float64).reshape(-1, 3)
+
+
+def shell_g5(shifts: Iterable[float], width: float = 0.3,
+             zetas: Iterable[float] = (1.0, 2.0, 4.0, 8.0)) -> np.ndarray:
+    """Shell-resolved angular set: rows ``(eta, Rs, zeta, lambda)`` for every shell radius ``Rs``.
+
+    ``eta = 1 / (2 width²)`` (``width`` in Å, the Gaussian's standard deviation);
+    for each ``Rs`` in turn every ``zeta`` with ``lambda = +1, -1``.
+    """
+    shifts = [float(r) for r in shifts]
+    width = float(width)
+    if not math.isfinite(width) or width <= 0:
+        raise MatsightError(f"the shell width {width!r} must be a positive distance in Å.")
+    eta = 1.0 / (2.0 * width * width)
+    rows = [(eta, r, float(z), lam) for r in shifts for z in zetas for lam in (1.0, -1.0)]
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)

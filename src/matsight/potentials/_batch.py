@@ -58,7 +58,17 @@ class FrameFeatures:
 
 def frame_features(descriptor, atoms, energy_eV=float("nan"), forces_eV_per_A=None, group: str = "all",
                    store_dtype=torch.float32, fast: bool = False) -> FrameFeatures:
-    """Symmetry functions of ``atoms`` and their sparse Jacobian (computed in float64)."""
+    """Symmetry functions of ``atoms`` and their sparse Jacobian (computed in float64).
+
+    With ``fast`` and an :class:`ACSF` (numba available), the Jacobian comes from
+    :func:`._acsf_jacobian.pair_jacobian` in one pass; otherwise from one autograd
+    backward per symmetry function.
+    """
+    from . import _acsf_fast
+    from ._acsf import ACSF
+
+    if fast and isinstance(descriptor, ACSF) and _acsf_fast.available():
+        return _frame_features_analytic(descriptor, atoms, energy_eV, forces_eV_per_A, group, store_dtype)
     n = len(atoms)
     i, j, shifts = descriptor.neighbor_pairs(atoms)
     i = np.asarray(i, dtype=np.int64)
@@ -88,6 +98,35 @@ def frame_features(descriptor, atoms, energy_eV=float("nan"), forces_eV_per_A=No
         owner=owner,
         target=target,
         jacobian=jac.permute(1, 0, 2).contiguous().to(store_dtype),  # (n_entries, n_features, 3)
+        energy_eV=float(energy_eV),
+        forces_eV_per_A=forces,
+        group=group,
+    )
+
+
+def _frame_features_analytic(acsf, atoms, energy_eV, forces_eV_per_A, group, store_dtype) -> FrameFeatures:
+    """:func:`frame_features` from the closed-form pair Jacobian (same entries, same order of entries)."""
+    from ._acsf_jacobian import pair_jacobian
+
+    n = len(atoms)
+    i, j, shifts = (np.asarray(x, dtype=np.int64) for x in acsf.neighbor_pairs(atoms))
+    order = np.argsort(i, kind="stable")  # the kernel wants pairs sorted by centre; entries keep the list's order
+    io, jo = i[order], j[order]
+    cell = np.asarray(atoms.cell.array, dtype=float)
+    vec = atoms.positions[jo] - atoms.positions[io] + shifts[order].reshape(-1, 3) @ cell  # (n_pairs, 3)
+    feats, jp_sorted = pair_jacobian(acsf, vec, io, acsf._species_index(atoms.numbers)[jo], n)
+    jp = torch.empty(jp_sorted.shape, dtype=torch.float64)  # (n_pairs, n_features, 3)
+    jp[torch.as_tensor(order)] = torch.from_numpy(jp_sorted)
+    # entries: the n centres (minus the sum of their pairs' derivatives), then one per pair
+    jac = torch.cat([jp.new_zeros((n,) + tuple(jp.shape[1:])), jp])  # (n + n_pairs, n_features, 3)
+    jac[:n].index_add_(0, torch.as_tensor(i), -jp)
+    forces = None if forces_eV_per_A is None else torch.as_tensor(np.asarray(forces_eV_per_A), dtype=store_dtype)
+    return FrameFeatures(
+        features=torch.from_numpy(feats).to(store_dtype),
+        numbers=torch.as_tensor(np.asarray(atoms.numbers), dtype=torch.long),
+        owner=torch.as_tensor(np.concatenate([np.arange(n), i])),
+        target=torch.as_tensor(np.concatenate([np.arange(n), j])),
+        jacobian=jac.to(store_dtype),
         energy_eV=float(energy_eV),
         forces_eV_per_A=forces,
         group=group,

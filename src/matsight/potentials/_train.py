@@ -123,6 +123,10 @@ class PotentialTrainer:
     n_g2, n_g4 : int
         Radial and angular symmetry functions per element (pair); passed to
         ``ACSF.default_for``. Ignored when ``descriptor`` is given.
+    g5_shells : tuple of float
+        Shell radii in Å for shell-resolved angular functions
+        (``ACSF.default_for(..., g5_shells=...)``, e.g. the crystal's neighbour
+        shells); empty: none. Ignored when ``descriptor`` is given.
     descriptor : ACSF, optional
         A ready descriptor.
     hidden : tuple of int
@@ -230,7 +234,7 @@ class PotentialTrainer:
                  fast_features: bool = False, schedule: str = "plateau", min_learning_rate: float | None = None,
                  optimizer: str = "adam", weight_decay: float = 0.0, energy_huber_meV_per_atom: float | None = None,
                  force_huber_eV_per_A: float | None = None, n_jobs: int = 1, n_components: int | None = None,
-                 stratify: bool = False):
+                 stratify: bool = False, g5_shells=()):
         self.r_cut = r_cut
         self.n_g2 = n_g2
         self.n_g4 = n_g4
@@ -259,6 +263,7 @@ class PotentialTrainer:
         self.n_jobs = n_jobs
         self.n_components = n_components
         self.stratify = stratify
+        self.g5_shells = g5_shells
 
     def _check(self) -> None:
         checks = [
@@ -291,7 +296,8 @@ class PotentialTrainer:
 
     def config(self) -> dict:
         return {
-            "r_cut": self.r_cut, "n_g2": self.n_g2, "n_g4": self.n_g4, "hidden": list(self.hidden),
+            "r_cut": self.r_cut, "n_g2": self.n_g2, "n_g4": self.n_g4, "g5_shells": [float(r) for r in self.g5_shells],
+            "hidden": list(self.hidden),
             "activation": self.activation, "epochs": int(self.epochs), "batch_size": int(self.batch_size),
             "learning_rate": self.learning_rate, "energy_weight": self.energy_weight,
             "force_weight": self.force_weight, "validation_fraction": self.validation_fraction,
@@ -381,7 +387,8 @@ class PotentialTrainer:
         if len(frames) < 2:
             raise MatsightError(f"training needs at least 2 structures with energies, got {len(frames)}")
         species = sorted({s for fr in frames for s in fr.atoms.get_chemical_symbols()})
-        descriptor = self.descriptor or ACSF.default_for(species, r_cut=self.r_cut, n_g2=self.n_g2, n_g4=self.n_g4)
+        descriptor = self.descriptor or ACSF.default_for(species, r_cut=self.r_cut, n_g2=self.n_g2, n_g4=self.n_g4,
+                                                         g5_shells=tuple(self.g5_shells))
         n_members = int(self.ensemble)
         if self.n_components is not None and int(self.n_components) > descriptor.n_features:
             raise MatsightError(f"n_components={self.n_components} exceeds the descriptor's {descriptor.n_features} "
