@@ -69,6 +69,11 @@ def frame_features(descriptor, atoms, energy_eV=float("nan"), forces_eV_per_A=No
 
     if fast and isinstance(descriptor, ACSF) and _acsf_fast.available():
         return _frame_features_analytic(descriptor, atoms, energy_eV, forces_eV_per_A, group, store_dtype)
+    return _frame_features_autograd(descriptor, atoms, energy_eV, forces_eV_per_A, group, store_dtype, fast)
+
+
+def _frame_features_autograd(descriptor, atoms, energy_eV, forces_eV_per_A, group, store_dtype, fast) -> FrameFeatures:
+    """:func:`frame_features` with one autograd backward per symmetry function (any descriptor)."""
     n = len(atoms)
     i, j, shifts = descriptor.neighbor_pairs(atoms)
     i = np.asarray(i, dtype=np.int64)
