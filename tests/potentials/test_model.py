@@ -160,9 +160,11 @@ def test_stored_jacobian_forces_equal_autograd_forces(model, system):
     assert abs(e[0, 0].item() - calc.get_potential_energy(system.copy())) < 1e-9
 
 
-def test_bucketed_jacobian_matches_entrywise_contraction(model):
-    """The padded per-centre blocks hold every stored entry once: forces of a mixed batch (a periodic
-    cell, a molecule, a cell with a vacancy; many neighbour counts) equal the entry-wise sum
+@pytest.mark.parametrize("layout", ["buckets", "entries"])
+def test_stored_jacobian_layouts_match_entrywise_contraction(model, layout):
+    """Both training layouts (padded per-centre blocks for bmm, centre-sorted entries for the numba
+    loops) hold every stored entry once: forces of a mixed batch (a periodic cell, a molecule, a cell
+    with a vacancy; many neighbour counts) equal the entry-wise sum
     ``F_k = -sum_q [target_q = k] dE/dG_owner(q) . J_q`` and the calculator's forces."""
     from matsight.potentials._batch import collate, energies_and_forces, frame_features
 
@@ -173,7 +175,8 @@ def test_bucketed_jacobian_matches_entrywise_contraction(model):
     systems.append(holed)
     frames = [frame_features(model.descriptor, a, 0.0, np.zeros((len(a), 3)), store_dtype=torch.float64) for a in systems]
     assert len({int(c) for f in frames for c in torch.bincount(f.owner)}) > 3  # several buckets
-    batch = collate(frames, model)
+    batch = collate(frames, model, layout=layout)
+    assert (batch.entries is None) == (layout == "buckets") and bool(batch.buckets) == (layout == "buckets")
     e, f = energies_and_forces(model, batch)
     start = 0
     for fr, a in zip(frames, systems):
@@ -366,7 +369,7 @@ def test_prepared_batches_give_the_calculators_energies_and_forces():
                random_system(7, [6, 14], periodic=False, min_dist=1.3, random_state=8)]
     frames = [frame_features(model.descriptor, a, 0.0, np.zeros((len(a), 3)), store_dtype=torch.float64) for a in systems]
     prepared = collate(frames, model, prepared=True)
-    assert prepared.features.shape[1] == model.n_inputs and prepared.buckets[0].jacobian.shape[2] == model.n_inputs
+    assert prepared.features.shape[1] == model.n_inputs and prepared.entries.jacobian.shape[2] == model.n_inputs
     e_p, f_p = energies_and_forces(model, prepared)
     e_r, f_r = energies_and_forces(model, collate(frames, model))
     torch.testing.assert_close(e_p, e_r, atol=1e-10, rtol=0)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["FrameFeatures", "Batch", "JacobianBucket", "frame_features", "collate", "energies_and_forces"]
+__all__ = ["FrameFeatures", "Batch", "JacobianBucket", "JacobianEntries", "frame_features", "collate", "energies_and_forces"]
 
 
 @dataclass
@@ -203,6 +203,30 @@ class JacobianBucket:
 
 
 @dataclass
+class JacobianEntries:
+    """Stored Jacobian entries of a batch, sorted by centre (the layout of the numba contraction).
+
+    Entry ``q`` holds ``dG_{owner[q]} / dr_{target[q]}`` as ``jacobian[q]``
+    (3 rows, one per Cartesian direction); the entries of centre ``a`` are
+    ``start[a]:start[a + 1]``.
+    """
+
+    owner: torch.Tensor  # (n_entries,)
+    target: torch.Tensor  # (n_entries,)
+    start: torch.Tensor  # (n_atoms + 1,)
+    jacobian: torch.Tensor  # (n_entries, 3, n_features)
+
+
+def _entries(owner: torch.Tensor, target: torch.Tensor, jacobian: torch.Tensor, n_atoms: int) -> JacobianEntries:
+    """Sort entry-wise Jacobians ``(n_entries, n_features, 3)`` by centre into :class:`JacobianEntries`."""
+    order = torch.sort(owner, stable=True).indices  # (n_entries,)
+    start = torch.zeros(n_atoms + 1, dtype=torch.long)  # (n_atoms + 1,)
+    start[1:] = torch.cumsum(torch.bincount(owner, minlength=n_atoms), 0)
+    return JacobianEntries(owner=owner[order].contiguous(), target=target[order].contiguous(), start=start,
+                           jacobian=jacobian[order].transpose(1, 2).contiguous())
+
+
+@dataclass
 class Batch:
     """Several structures concatenated, with global atom indices."""
 
@@ -210,11 +234,12 @@ class Batch:
     species_idx: torch.Tensor  # (n_atoms,)
     frame_idx: torch.Tensor  # (n_atoms,)
     n_atoms: torch.Tensor  # (n_frames,)
-    buckets: list[JacobianBucket]
+    buckets: list[JacobianBucket]  # empty when ``entries`` holds the Jacobians
     energy_eV: torch.Tensor  # (n_frames,)
     forces_eV_per_A: torch.Tensor  # (n_atoms, 3), NaN where unknown
     force_mask: torch.Tensor  # (n_atoms,) bool
     prepared: bool = False  # features are the model's network inputs, Jacobians their derivatives
+    entries: JacobianEntries | None = None  # the numba layout (``collate(layout="entries")``)
 
     @property
     def n_frames(self) -> int:
@@ -251,7 +276,7 @@ def _buckets(owner: torch.Tensor, target: torch.Tensor, jacobian: torch.Tensor, 
     return out
 
 
-def collate(frames: list[FrameFeatures], model, prepared: bool = False) -> Batch:
+def collate(frames: list[FrameFeatures], model, prepared: bool = False, layout: str | None = None) -> Batch:
     """Concatenate frames into one :class:`Batch` (atom indices offset per frame).
 
     With ``prepared`` the features are mapped to the model's network inputs
@@ -260,7 +285,18 @@ def collate(frames: list[FrameFeatures], model, prepared: bool = False) -> Batch
     the same linear map, so that a training epoch skips the standardisation
     and its force contraction runs over ``n_inputs`` instead of ``n_features``.
     The model's scalers (and projection) must be fitted first.
+
+    ``layout`` stores the Jacobians for the force contraction:
+    ``"entries"`` sorted by centre for the numba loops of :mod:`._contract`
+    (about 4x faster; the default when numba is installed), ``"buckets"`` as
+    padded per-centre blocks for ``torch.bmm``.
     """
+    from . import _acsf_fast
+
+    if layout is None:
+        layout = "entries" if _acsf_fast.available() else "buckets"
+    if layout not in ("entries", "buckets"):
+        raise ValueError(f"layout must be 'entries' or 'buckets', not {layout!r}")
     dtype = frames[0].features.dtype
     sizes = torch.tensor([f.n_atoms for f in frames])  # (n_frames,)
     offsets = torch.cumsum(sizes, 0) - sizes  # (n_frames,)
@@ -287,7 +323,8 @@ def collate(frames: list[FrameFeatures], model, prepared: bool = False) -> Batch
         species_idx=species_idx,
         frame_idx=torch.repeat_interleave(torch.arange(len(frames)), sizes),
         n_atoms=sizes,
-        buckets=_buckets(owner, target, jacobian, int(sizes.sum())),
+        buckets=_buckets(owner, target, jacobian, int(sizes.sum())) if layout == "buckets" else [],
+        entries=_entries(owner, target, jacobian, int(sizes.sum())) if layout == "entries" else None,
         energy_eV=torch.tensor([f.energy_eV for f in frames], dtype=torch.float64),
         forces_eV_per_A=force_t,
         force_mask=~torch.isnan(force_t).any(1),
@@ -298,9 +335,11 @@ def collate(frames: list[FrameFeatures], model, prepared: bool = False) -> Batch
 def energies_and_forces(model, batch: Batch, member: int | None = None, create_graph: bool = False):
     """Energies (eV) and forces (eV/Å) of a batch from the stored Jacobians.
 
-    ``F_k = -sum_{a, f} dE/dG_af dG_af/dr_k``: per centre ``a``, one
-    matrix-vector product of its stored block with ``dE/dG_a``, batched over
-    the centres of a bucket, then scattered onto the atoms moved.
+    ``F_k = -sum_{a, f} dE/dG_af dG_af/dr_k``: one pass of the numba loops
+    over the stored entries (:func:`._contract.contract_entries`), or per
+    centre ``a`` one matrix-vector product of its padded block with
+    ``dE/dG_a``, batched over the centres of a bucket; then scattered onto the
+    atoms moved.
 
     Returns
     -------
@@ -315,6 +354,12 @@ def energies_and_forces(model, batch: Batch, member: int | None = None, create_g
                          prepared=batch.prepared)  # (n_members, n_frames)
         (de_dg,) = torch.autograd.grad(energies.mean(0).sum(), g, create_graph=create_graph)  # same shape as g
     forces = torch.zeros_like(batch.forces_eV_per_A)  # (n_atoms, 3)
+    if batch.entries is not None:
+        from ._contract import contract_entries
+
+        ent = batch.entries
+        contrib = contract_entries(de_dg, ent.jacobian, ent.owner, ent.start)  # (n_entries, 3)
+        return energies, -forces.to(de_dg.dtype).index_add(0, ent.target, contrib)
     for b in batch.buckets:
         x = de_dg[b.centres].unsqueeze(2)  # (m, n_features, 1)
         contrib = torch.bmm(b.jacobian, x).reshape(-1, 3)  # (m * k, 3)
