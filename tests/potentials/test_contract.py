@@ -78,3 +78,29 @@ def test_dtypes_follow_de_dg(dtype):
     out = contract_entries(de_dg.detach().to(dtype), jac.to(dtype), owner, start)
     assert out.dtype == dtype
     torch.testing.assert_close(out.double(), _dense(de_dg.detach(), jac, owner), atol=1e-5, rtol=1e-5)
+
+
+def test_float32_storage_and_no_jacobian_layout():
+    """Training stores Jacobians in float32 and contracts in float64: forces within float32 rounding of the
+    float64 layout; a batch collated without Jacobians refuses to give forces instead of returning zeros."""
+    from ase.build import bulk
+
+    from matsight.potentials import ACSF, NeuralPotential
+    from matsight.potentials._batch import collate, energies_and_forces, frame_features
+
+    acsf = ACSF.default_for(["Si"], r_cut=4.0, n_g2=4, n_g4=4)
+    model = NeuralPotential(acsf, ["Si"], (8,), "tanh", 1).double()
+    atoms = bulk("Si", "diamond", 5.43, cubic=True)
+    atoms.rattle(0.05, seed=1)
+    frame = frame_features(acsf, atoms, 0.0, np.zeros((len(atoms), 3)), store_dtype=torch.float64)
+    model.fit_scalers(frame.features, model.species_index(frame.numbers.numpy()))
+    e64, f64 = energies_and_forces(model, collate([frame], model))
+    b32 = collate([frame], model, jacobian_dtype=torch.float32)
+    assert b32.entries.jacobian.dtype == torch.float32
+    e32, f32 = energies_and_forces(model, b32)
+    assert f32.dtype == torch.float64 and float(f64.abs().max()) > 1e-3
+    torch.testing.assert_close(e32, e64, atol=0, rtol=0)
+    torch.testing.assert_close(f32, f64, atol=1e-6 * float(f64.abs().max()), rtol=0)
+    assert not torch.equal(f32, f64)  # really rounded
+    with pytest.raises(ValueError, match="without Jacobians"):
+        energies_and_forces(model, collate([frame], model, layout="none"))

@@ -181,7 +181,8 @@ def _train_one(trainer, model, m, train, chunks, val_batch, deadline, checkpoint
             order = torch.randperm(len(train), generator=gen).tolist()
             losses = []
             for b in range(0, len(order), int(trainer.batch_size)):
-                batch = collate([train[k] for k in order[b:b + int(trainer.batch_size)]], model, model.projected)
+                batch = collate([train[k] for k in order[b:b + int(trainer.batch_size)]], model, model.projected,
+                                jacobian_dtype=torch.float32)
                 opt.zero_grad()
                 loss, _, _ = trainer._loss(model, batch, m, create_graph=trainer.force_weight > 0)
                 loss.backward()

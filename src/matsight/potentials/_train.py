@@ -425,7 +425,7 @@ class PotentialTrainer:
         val = [feats[k] for k in val_idx]
 
         # scalers and reference energies from the training split
-        all_train = collate(train, model)
+        all_train = collate(train, model, layout="none")  # for the scalers: no Jacobians
         model.fit_scalers(all_train.features.double(), all_train.species_idx)
         model.fit_projection(all_train.features.double(), all_train.species_idx)
         counts = np.zeros((len(train), len(model.species)))
@@ -434,11 +434,12 @@ class PotentialTrainer:
         model.fit_reference_energies(counts, np.array([f.energy_eV for f in train]))
         model.to(self._dtype())
         prepared = model.projected  # a projected model's batches hold network inputs: a cheaper force term
-        val_batch = collate(val, model, prepared) if val else None
+        jac32 = torch.float32  # Jacobians stored in float32, contracted in the training dtype (see collate)
+        val_batch = collate(val, model, prepared, jacobian_dtype=jac32) if val else None
 
         chunks = None
         if self.optimizer == "lbfgs":  # collated once, shared by all members
-            chunks = [collate(train[b:b + int(self.batch_size)], model, prepared)
+            chunks = [collate(train[b:b + int(self.batch_size)], model, prepared, jacobian_dtype=jac32)
                       for b in range(0, len(train), int(self.batch_size))]
         config = self.config()
         fingerprint = [n, float(sum(f.energy_eV for f in frames)), int(sum(f.n_atoms for f in feats))]
@@ -453,16 +454,21 @@ class PotentialTrainer:
         resumed = next((r.resumed_from_epoch for r in runs if r.resumed_from_epoch is not None), None)
         model.eval()
 
-        def _maes(batch):
-            if batch is None:
+        def _maes(frames):
+            """Energy (meV/atom) and force (meV/Å) MAE over frames, collated a chunk at a time."""
+            e_err, f_err, n_f = [], 0.0, 0
+            for b in range(0, len(frames), int(self.batch_size)):
+                batch = collate(frames[b:b + int(self.batch_size)], model, prepared, jacobian_dtype=jac32)
+                e, f = self._predict(model, batch)
+                e_err.append(((e - batch.energy_eV.to(e.dtype)) / batch.n_atoms.to(e.dtype)).abs())
+                f_err += float((f - batch.forces_eV_per_A)[batch.force_mask].abs().sum())
+                n_f += 3 * int(batch.force_mask.sum())
+            if not e_err:
                 return math.nan, math.nan
-            e, f = self._predict(model, batch)
-            e_err = ((e - batch.energy_eV.to(e.dtype)) / batch.n_atoms.to(e.dtype)).abs().mean()
-            f_err = (f - batch.forces_eV_per_A)[batch.force_mask].abs().mean() if batch.force_mask.any() else torch.tensor(math.nan)
-            return float(e_err) * 1e3, float(f_err) * 1e3
+            return float(torch.cat(e_err).mean()) * 1e3, (f_err / n_f * 1e3 if n_f else math.nan)
 
-        tr_e, tr_f = _maes(all_train)
-        va_e, va_f = _maes(val_batch)
+        tr_e, tr_f = _maes(train)
+        va_e, va_f = _maes(val)
         self.model_ = model
         self.history_ = history
         self.summary_ = TrainSummary(
