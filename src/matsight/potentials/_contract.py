@@ -22,6 +22,7 @@ import torch
 
 __all__ = ["contract_entries"]
 
+
 def _kernel(name: str):
     from . import _contract_kernel
 
