@@ -6,9 +6,9 @@ The ``_par`` variants split entries (centres) over numba's threads; every
 output element is written by one thread. ``fastmath`` lets the dot products
 use SIMD (a reassociated sum: the same result on every call, within ~1e-16
 relative of the serial order). The serial and parallel bodies are written
-out twice on purpose: one Python function compiled by two dispatchers would
-share numba's cache entry (``cache=True`` keys on the function, not on
-``parallel``).
+out twice on purpose: one Python function compiled by two dispatchers may
+collide in numba's on-disk cache (``cache=True`` names entries after the function, not
+its ``parallel`` flag; not verified, so not risked).
 """
 from __future__ import annotations
 
