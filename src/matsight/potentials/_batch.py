@@ -290,7 +290,7 @@ def collate(frames: list[FrameFeatures], model, prepared: bool = False, layout: 
 
     ``layout`` stores the Jacobians for the force contraction:
     ``"entries"`` sorted by centre for the numba loops of :mod:`._contract`
-    (about 4x faster; the default when numba is installed), ``"buckets"`` as
+    (3-4x faster; the default when numba is installed), ``"buckets"`` as
     padded per-centre blocks for ``torch.bmm``; ``"none"`` leaves them out
     (features and labels only). ``jacobian_dtype`` (entries layout): store
     them in this dtype; the loops accumulate in ``dE/dG``'s dtype, so
@@ -315,12 +315,11 @@ def collate(frames: list[FrameFeatures], model, prepared: bool = False, layout: 
     jacobian = torch.cat([f.jacobian for f in frames]) if layout != "none" else None  # (n_entries, n_features, 3)
     features = torch.cat([f.features for f in frames])  # (n_atoms, n_features)
     species_idx = model.species_index(torch.cat([f.numbers for f in frames]).numpy())  # (n_atoms,)
-    if prepared and layout == "none":
+    if prepared:
         with torch.no_grad():
             features = model.inputs(features.to(model.feature_mean.dtype), species_idx)  # (n_atoms, n_inputs)
-    elif prepared:
+    if prepared and jacobian is not None:
         with torch.no_grad():
-            features = model.inputs(features.to(model.feature_mean.dtype), species_idx)  # (n_atoms, n_inputs)
             entry_species = species_idx[owner]  # (n_entries,)
             mapped = jacobian.new_zeros(jacobian.shape[0], model.n_inputs, 3)  # (n_entries, n_inputs, 3)
             for k in torch.unique(entry_species).tolist():

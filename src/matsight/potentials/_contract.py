@@ -7,7 +7,7 @@ w_{q, c}``. Both are matrix-vector products that read every stored entry once,
 so their cost is memory traffic. As batched products (``torch.bmm`` of padded
 per-centre blocks, the fallback in :mod:`._batch`) they took 80 % of an L-BFGS
 evaluation on mlearn Mo; the plain loops here, over entries sorted by centre,
-are about 4x faster on one thread (bench/bench_training_epoch.py).
+are 3-4x faster on one thread (bench/bench_training_epoch.py).
 
 Entries must be sorted by ``owner`` and ``start[a]:start[a + 1]`` must hold
 the entries of centre ``a``, so that the transpose is a race-free loop over
@@ -81,8 +81,8 @@ def contract_entries(de_dg: torch.Tensor, jacobian: torch.Tensor, owner: torch.T
     de_dg : Tensor of shape (n_atoms, n_features)
         Energy derivative per centre and feature (eV per feature unit).
     jacobian : Tensor of shape (n_entries, 3, n_features)
-        ``dG_{owner_q} / dr_{target_q}`` (feature units per Å), sorted by owner,
-        with ``de_dg``'s dtype.
+        ``dG_{owner_q} / dr_{target_q}`` (feature units per Å), sorted by owner;
+        ``de_dg``'s dtype or float32 (the loops accumulate in ``de_dg``'s dtype).
     owner : Tensor of shape (n_entries,), int64
     start : Tensor of shape (n_atoms + 1,), int64
         Entries of centre ``a`` are ``start[a]:start[a + 1]``.
