@@ -117,6 +117,10 @@ def main(argv=None) -> int:
     ap.add_argument("--hidden", default=None, help="override CONFIG's hidden widths, e.g. 64,64")
     ap.add_argument("--r-cut", type=float, default=None, help="override R_CUT[element], Å")
     ap.add_argument("--stratify", action="store_true", help="validation split drawn per config type in proportion")
+    ap.add_argument("--validation-fraction", type=float, default=None,
+                    help="structures held out for early stopping (default 0.1; 0: train on all, keep the last weights)")
+    ap.add_argument("--member-folds", action="store_true",
+                    help="each ensemble member holds out its own validation fold (a cross-validation committee)")
     ap.add_argument("--components", type=int, default=None,
                     help="network inputs: this many principal components of the symmetry functions "
                          "(overrides COMPONENTS[element]; 0: all functions)")
@@ -147,6 +151,8 @@ def main(argv=None) -> int:
                                            ("force_huber_eV_per_A", args.force_huber),
                                            ("n_components", args.components),
                                            ("stratify", args.stratify or None),
+                                           ("member_folds", args.member_folds or None),
+                                           ("validation_fraction", args.validation_fraction),
                                            ("hidden", args.hidden and tuple(int(h) for h in args.hidden.split(","))))
                          if v is not None}
             if args.shells is not None:

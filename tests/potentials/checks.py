@@ -171,3 +171,23 @@ def assert_gradients_match(energy_fn, forces_fn, atoms, *, stress_fn=None, h=1e-
     if stress_fn is not None:
         _close(stress_fn(atoms), fd_stress(energy_fn, atoms, h / 10), rtol, atol,
                "stress vs finite differences")
+
+
+def emt_frames(n=14, seed=0):
+    """Rattled, strained Cu cells labelled with ASE's EMT (an independent reference)."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
+        a.set_cell(a.cell.array @ (np.eye(3) + rng.uniform(-0.02, 0.02, (3, 3))), scale_atoms=True)
+        a.positions += rng.normal(scale=0.08, size=a.positions.shape)
+        a.calc = EMT()
+        e, f = a.get_potential_energy(), a.get_forces()
+        a.calc = SinglePointCalculator(a, energy=e, forces=f)
+        a.info["config_type"] = "rattled" if k % 2 else "strained"
+        out.append(a)
+    return out

@@ -16,7 +16,7 @@ def test_tour_section_reports_the_stored_test_errors(tmp_path):
     stored = load("si-mlearn").metadata["training"]["test"]
     assert sec.data["test"]["energy_mae_meV_per_atom"] == pytest.approx(stored["energy_mae_meV_per_atom"], rel=1e-6)
     assert sec.data["md"]["steps"] == 20
-    assert "3 networks, 1500 L-BFGS iterations each" in sec.html
+    assert "2 networks, 5000 L-BFGS iterations each" in sec.html
 
 
 @pytest.mark.parametrize("info, expected", [

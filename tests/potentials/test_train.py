@@ -2,33 +2,18 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from matsight import MatsightError
-from matsight.potentials import Calculator, PotentialTrainer, evaluate, read_frames
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib: make checks.py importable
+from checks import emt_frames  # noqa: E402
 
-
-def emt_frames(n=14, seed=0):
-    """Rattled, strained Cu cells labelled with ASE's EMT (an independent reference)."""
-    from ase.build import bulk
-    from ase.calculators.emt import EMT
-    from ase.calculators.singlepoint import SinglePointCalculator
-
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(n):
-        a = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
-        a.set_cell(a.cell.array @ (np.eye(3) + rng.uniform(-0.02, 0.02, (3, 3))), scale_atoms=True)
-        a.positions += rng.normal(scale=0.08, size=a.positions.shape)
-        a.calc = EMT()
-        e, f = a.get_potential_energy(), a.get_forces()
-        a.calc = SinglePointCalculator(a, energy=e, forces=f)
-        a.info["config_type"] = "rattled" if k % 2 else "strained"
-        out.append(a)
-    return out
+from matsight import MatsightError  # noqa: E402
+from matsight.potentials import Calculator, PotentialTrainer, evaluate, read_frames  # noqa: E402
 
 
 SMALL = dict(r_cut=4.0, n_g2=4, n_g4=4, hidden=(8,), batch_size=4, learning_rate=1e-2, patience=100)

@@ -40,6 +40,10 @@ def train_cmd(
                                                   "training; default: all functions)."),
     stratify: bool = typer.Option(False, "--stratify",
                                   help="Hold out validation structures from each group (config_type) in proportion."),
+    member_folds: bool = typer.Option(False, "--member-folds",
+                                      help="With --ensemble: each member holds out its own validation fold "
+                                           "(1/validation fraction folds) and trains on the rest, a "
+                                           "cross-validation committee; the validation errors are out of fold."),
     optimizer: str = typer.Option("adam", "--optimizer",
                                   help="adam (mini-batches, learning-rate schedule) or lbfgs (full-batch L-BFGS, one "
                                        "iteration per epoch, float64; best on small data sets)."),
@@ -79,7 +83,7 @@ def train_cmd(
                                patience=patience, ensemble=ensemble, schedule=schedule, optimizer=optimizer,
                                weight_decay=weight_decay, energy_huber_meV_per_atom=energy_huber,
                                force_huber_eV_per_A=force_huber, n_jobs=jobs, n_threads=max(1, jobs),
-                               n_components=components, stratify=stratify, g5_shells=shells,
+                               n_components=components, stratify=stratify, g5_shells=shells, member_folds=member_folds,
                                max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
     with progress_bar("training", total=epochs * ensemble, enabled=not json_) as advance:

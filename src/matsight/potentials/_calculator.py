@@ -24,10 +24,14 @@ class Calculator(_AseCalculator):
         exact gradient of the energy to ~1e-10 and MD conserves energy).
     min_distance_A : float
         Atoms closer than this raise :class:`matsight.MatsightError`.
-    fast : bool
+    fast : bool or None
         Evaluate the symmetry functions with the descriptor's numba kernels
-        (several times faster for MD, but compiling them takes a minute or
-        more in a fresh process); default: the PyTorch path.
+        (analytic derivatives; same numbers as the PyTorch path to ~1e-10,
+        tested): 14x faster for MD with the shipped model (64 Si atoms:
+        23 against 317 ms per step). They compile once per machine (30-60 s,
+        cached next to the module; set ``NUMBA_CACHE_DIR`` on a read-only
+        install). ``None`` (default): the numba kernels when numba imports,
+        else the pure-PyTorch path; ``False``: always PyTorch.
     n_threads : int or None
         Torch threads during a calculation (default 1: a structure of a few
         hundred atoms is too small to gain from more, and extra threads only
@@ -52,7 +56,7 @@ class Calculator(_AseCalculator):
 
     implemented_properties = ["energy", "free_energy", "forces", "stress"]
 
-    def __init__(self, model, dtype=None, min_distance_A: float = 0.5, fast: bool = False,
+    def __init__(self, model, dtype=None, min_distance_A: float = 0.5, fast: bool | None = None,
                  n_threads: int | None = 1, **kwargs):
         import torch
 
@@ -65,6 +69,10 @@ class Calculator(_AseCalculator):
         self.model = copy.deepcopy(model).to(self.dtype).eval()
         self.min_distance_A = float(min_distance_A)
         self.n_threads = n_threads
+        if fast is None:
+            from ._acsf_fast import available
+
+            fast = available()
         self.fast = bool(fast)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):

@@ -136,14 +136,30 @@ def _load(stem, member: int, config, fingerprint):
     return resume
 
 
-def _train_one(trainer, model, m, train, chunks, val_batch, deadline, checkpoint, config, fingerprint, progress, stop,
-               resume):
+def _validate(trainer, model, m, batches):
+    """``(loss, energy MAE eV/atom, force MAE eV/Å)`` of member ``m`` over the validation chunks ``batches``."""
+    n_frames = sum(b.n_frames for b in batches)
+    n_components = sum(3 * int(b.force_mask.sum()) for b in batches)
+    loss, e_sum, f_sum = 0.0, 0.0, 0.0
+    for b in batches:
+        part, e_mae, f_mae = trainer._loss(model, b, m, create_graph=False, no_grad=True, n_frames=n_frames,
+                                           n_components=n_components or None)
+        loss += float(part)
+        e_sum += float(e_mae) * b.n_frames
+        n_b = 3 * int(b.force_mask.sum())
+        f_sum += float(f_mae) * n_b if n_b else 0.0
+    return loss, e_sum / n_frames, (f_sum / n_components if n_components else math.nan)
+
+
+def _train_one(trainer, model, m, data, deadline, checkpoint, config, fingerprint, progress, stop, resume):
     """Train member ``m`` until its epochs, patience or ``deadline`` run out; keep its best weights.
 
-    ``resume``: the member's loaded checkpoint ``(tensors, state)``, or None.
+    ``data``: the member's ``(training frames, training chunks or None, validation chunks or None)``;
+    ``resume``: its loaded checkpoint ``(tensors, state)``, or None.
     """
     from ._batch import collate
 
+    train, chunks, val_batches = data
     epochs = int(trainer.epochs)
     run = MemberRun(member=m)
     gen = torch.Generator().manual_seed(int(trainer.random_state) + 1000 * m + 1)
@@ -189,8 +205,8 @@ def _train_one(trainer, model, m, train, chunks, val_batch, deadline, checkpoint
                 opt.step()
                 losses.append(loss.item() * batch.n_frames)
             train_loss = sum(losses) / len(train)
-        if val_batch is not None:
-            val_loss, e_mae, f_mae = (float(v) for v in trainer._loss(model, val_batch, m, create_graph=False, no_grad=True))
+        if val_batches:
+            val_loss, e_mae, f_mae = _validate(trainer, model, m, val_batches)
         else:
             val_loss, e_mae, f_mae = train_loss, math.nan, math.nan
         if sched is not None and trainer.schedule == "plateau":
@@ -218,9 +234,13 @@ def _train_one(trainer, model, m, train, chunks, val_batch, deadline, checkpoint
     return run
 
 
-def train_members(trainer, model, train, chunks, val_batch, budget_s, checkpoint, config, fingerprint, progress_cb,
+def train_members(trainer, model, member_data, budget_s, checkpoint, config, fingerprint, progress_cb,
                   n_jobs: int = 1) -> list[MemberRun]:
     """Train every member of ``model``; ``n_jobs`` of them at a time, each in its own thread.
+
+    ``member_data[m]``: member ``m``'s ``(training frames, collated training
+    chunks (L-BFGS) or None, collated validation chunks or None)``; members
+    share the collated chunks they have in common.
 
     The time budget (seconds, or None) is split into rounds of ``n_jobs``
     members still to train; members already finished in a checkpoint do not
@@ -246,8 +266,8 @@ def train_members(trainer, model, train, chunks, val_batch, budget_s, checkpoint
 
     def job(m):
         try:
-            return _train_one(trainer, model, m, train, chunks, val_batch, deadline(m), checkpoint, config,
-                              fingerprint, progress, stop, resumes[m])
+            return _train_one(trainer, model, m, member_data[m], deadline(m), checkpoint, config, fingerprint,
+                              progress, stop, resumes[m])
         except BaseException:
             stop.set()
             raise

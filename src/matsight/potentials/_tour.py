@@ -65,7 +65,9 @@ def section(out_dir: Path, random_state: int = 0, md_steps: int = 600):
     text = [
         "<p>A Behler–Parrinello network potential (per-element MLP on atom-centred symmetry functions) "
         f"shipped as <code>si-mlearn</code>: {model.n_features} symmetry functions within "
-        f"{model.descriptor.r_cut} Å, hidden layers {list(model.hidden)}, trained by "
+        f"{model.descriptor.r_cut} Å"
+        f"{f' (the networks take their {model.n_inputs} leading principal components)' if model.projected else ''}, "
+        f"hidden layers {list(model.hidden)}, trained by "
         "<code>bench/train_si_mlearn.py</code> on the 214 DFT (PBE) structures of the mlearn Si training set "
         "(Y. Zuo et al., <i>J. Phys. Chem. A</i> 124, 731 (2020)), "
         f"{_training_line(info)}. Below: errors on the 25 held-out test structures, "

@@ -93,6 +93,23 @@ def validation_split(groups: list[str], fraction: float, stratify: bool, gen: to
     return sorted(val), sorted(k for k in range(n) if k not in held)
 
 
+def fold_split(groups: list[str], n_folds: int, stratify: bool, gen: torch.Generator) -> list[list[int]]:
+    """A partition of the structures into ``n_folds`` folds (each sorted) from one random permutation drawn from ``gen``.
+
+    Structures are dealt round robin in permutation order, so fold sizes
+    differ by at most one; with ``stratify`` the permutation is first
+    grouped by ``groups`` (sorted group names), so that every fold holds
+    each group in proportion (to within one structure).
+    """
+    n = len(groups)
+    perm = torch.randperm(n, generator=gen).tolist()
+    order = [k for g in sorted(set(groups)) for k in perm if groups[k] == g] if stratify else perm
+    folds: list[list[int]] = [[] for _ in range(n_folds)]
+    for i, k in enumerate(order):
+        folds[i % n_folds].append(k)
+    return [sorted(f) for f in folds]
+
+
 def _pseudo_huber(x: torch.Tensor, delta: float | None) -> torch.Tensor:
     """Elementwise ``x**2`` (``delta`` None) or ``2 x**2 / (1 + sqrt(1 + (x/delta)**2))``.
 
@@ -146,6 +163,17 @@ class PotentialTrainer:
         AIMD, Elastic, Surface, ...) in proportion to its size, as mlearn's
         own test split is drawn, instead of from all structures at once, so
         that model selection sees every kind of structure in proportion.
+    member_folds : bool
+        Give every ensemble member its own validation structures (a
+        cross-validation committee): the structures are split into
+        ``K = round(1 / validation_fraction)`` folds (stratified with
+        ``stratify``) and member ``m`` holds out fold ``m % K``, trains on the
+        rest and stops early on its fold. The members then differ in their
+        data as well as their initialisation, and together they have seen
+        every structure. The scalers, principal axes and reference energies
+        are fitted on all structures; ``summary_``'s validation errors are
+        out of fold (each held-out structure predicted by the members that
+        did not train on it). Default ``False``: one split shared by all.
     patience : int
         Epochs without validation improvement before stopping.
     ensemble : int
@@ -236,7 +264,7 @@ class PotentialTrainer:
                  fast_features: bool = True, schedule: str = "plateau", min_learning_rate: float | None = None,
                  optimizer: str = "adam", weight_decay: float = 0.0, energy_huber_meV_per_atom: float | None = None,
                  force_huber_eV_per_A: float | None = None, n_jobs: int = 1, n_components: int | None = None,
-                 stratify: bool = False, g5_shells=()):
+                 stratify: bool = False, g5_shells=(), member_folds: bool = False):
         self.r_cut = r_cut
         self.n_g2 = n_g2
         self.n_g4 = n_g4
@@ -266,6 +294,7 @@ class PotentialTrainer:
         self.n_components = n_components
         self.stratify = stratify
         self.g5_shells = g5_shells
+        self.member_folds = member_folds
 
     def _check(self) -> None:
         checks = [
@@ -277,6 +306,8 @@ class PotentialTrainer:
              f"n_components must be at least 1 or None, got {self.n_components}"),
             (int(self.batch_size) >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
             (0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction}"),
+            (not self.member_folds or 0 < self.validation_fraction <= 0.5,
+             f"member_folds needs a validation_fraction in (0, 0.5], got {self.validation_fraction}"),
             (self.force_weight >= 0 and self.energy_weight >= 0, "loss weights must be non-negative"),
             (self.force_weight + self.energy_weight > 0, "at least one loss weight must be positive"),
             (self.weight_decay >= 0, f"weight_decay must be non-negative, got {self.weight_decay}"),
@@ -308,7 +339,7 @@ class PotentialTrainer:
             "min_learning_rate": self._min_lr(), "optimizer": self.optimizer,
             "weight_decay": float(self.weight_decay), "energy_huber_meV_per_atom": self.energy_huber_meV_per_atom,
             "force_huber_eV_per_A": self.force_huber_eV_per_A, "n_components": self.n_components,
-            "stratify": bool(self.stratify),
+            "stratify": bool(self.stratify), "member_folds": bool(self.member_folds),
         }
 
     def _dtype(self) -> torch.dtype:
@@ -417,12 +448,19 @@ class PotentialTrainer:
                 save_features(cache, feats, key)
         featurize_seconds = time.perf_counter() - t0
 
-        # split
+        # split: one validation set shared by all members, or a fold per member
         n = len(feats)
-        val_idx, train_idx = validation_split([f.group for f in feats], self.validation_fraction, self.stratify,
-                                              torch.Generator().manual_seed(int(self.random_state)))
-        train = [feats[k] for k in train_idx]
-        val = [feats[k] for k in val_idx]
+        gen = torch.Generator().manual_seed(int(self.random_state))
+        groups = [f.group for f in feats]
+        if self.member_folds:
+            n_folds = min(n, max(2, int(round(1.0 / self.validation_fraction))))
+            folds = fold_split(groups, n_folds, self.stratify, gen)
+            held_out = [folds[m % n_folds] for m in range(n_members)]  # validation indices per member
+            fit_idx = list(range(n))  # scalers and references from every structure
+        else:
+            val_idx, fit_idx = validation_split(groups, self.validation_fraction, self.stratify, gen)
+            folds, held_out = [val_idx, fit_idx], [val_idx] * n_members
+        train = [feats[k] for k in fit_idx]
 
         # scalers and reference energies from the training split
         all_train = collate(train, model, layout="none")  # for the scalers: no Jacobians
@@ -435,12 +473,22 @@ class PotentialTrainer:
         model.to(self._dtype())
         prepared = model.projected  # a projected model's batches hold network inputs: a cheaper force term
         jac32 = torch.float32  # Jacobians stored in float32, contracted in the training dtype (see collate)
-        val_batch = collate(val, model, prepared, jacobian_dtype=jac32) if val else None
+        bs = int(self.batch_size)
 
-        chunks = None
-        if self.optimizer == "lbfgs":  # collated once, shared by all members
-            chunks = [collate(train[b:b + int(self.batch_size)], model, prepared, jacobian_dtype=jac32)
-                      for b in range(0, len(train), int(self.batch_size))]
+        def chunked(idx):
+            return [collate([feats[k] for k in idx[b:b + bs]], model, prepared, jacobian_dtype=jac32)
+                    for b in range(0, len(idx), bs)]
+
+        # every set collated once (each fold, or the validation and training sets) and shared by the members
+        collated = {tuple(idx): (chunked(idx) if (self.optimizer == "lbfgs" or tuple(idx) in map(tuple, held_out))
+                                 else None) for idx in folds}
+        member_data = []
+        for m in range(n_members):
+            val = tuple(held_out[m])
+            rest = [idx for idx in folds if tuple(idx) != val]
+            member_data.append(([feats[k] for idx in rest for k in idx],  # training frames
+                                None if self.optimizer != "lbfgs" else [c for idx in rest for c in collated[tuple(idx)]],
+                                collated[val] if val else None))  # validation chunks
         config = self.config()
         fingerprint = [n, float(sum(f.energy_eV for f in frames)), int(sum(f.n_atoms for f in feats))]
         budget = None if self.max_seconds is None else max(0.0, self.max_seconds - (time.perf_counter() - t_start))
@@ -448,31 +496,40 @@ class PotentialTrainer:
         # members trained at once share the threads (one each by default): n_threads=2, n_jobs=2 -> 2 x 1
         per_member = None if self.n_threads is None or n_jobs == 1 else max(1, int(self.n_threads) // n_jobs)
         with torch_threads(per_member):
-            runs = train_members(self, model, train, chunks, val_batch, budget, checkpoint, config, fingerprint,
+            runs = train_members(self, model, member_data, budget, checkpoint, config, fingerprint,
                                  progress, n_jobs=n_jobs)
         history = sorted((h for r in runs for h in r.history), key=lambda h: (h["member"], h["epoch"]))
         resumed = next((r.resumed_from_epoch for r in runs if r.resumed_from_epoch is not None), None)
         model.eval()
 
-        def _maes(frames):
-            """Energy (meV/atom) and force (meV/Å) MAE over frames, collated a chunk at a time."""
+        def _maes(idx, members=None):
+            """Energy (meV/atom) and force (meV/Å) MAE over ``feats[idx]`` of the mean of ``members`` (None: all)."""
             e_err, f_err, n_f = [], 0.0, 0
-            for b in range(0, len(frames), int(self.batch_size)):
-                batch = collate(frames[b:b + int(self.batch_size)], model, prepared, jacobian_dtype=jac32)
-                e, f = self._predict(model, batch)
+            for b in range(0, len(idx), bs):
+                batch = collate([feats[k] for k in idx[b:b + bs]], model, prepared, jacobian_dtype=jac32)
+                e, f = self._predict(model, batch, members)
                 e_err.append(((e - batch.energy_eV.to(e.dtype)) / batch.n_atoms.to(e.dtype)).abs())
                 f_err += float((f - batch.forces_eV_per_A)[batch.force_mask].abs().sum())
                 n_f += 3 * int(batch.force_mask.sum())
+            return e_err, f_err, n_f
+
+        def _mean(parts):
+            e_err = [e for p in parts for e in p[0]]
+            f_err, n_f = sum(p[1] for p in parts), sum(p[2] for p in parts)
             if not e_err:
                 return math.nan, math.nan
             return float(torch.cat(e_err).mean()) * 1e3, (f_err / n_f * 1e3 if n_f else math.nan)
 
-        tr_e, tr_f = _maes(train)
-        va_e, va_f = _maes(val)
+        # out of fold: each held-out set predicted by the members that held it out
+        val_sets = {tuple(v): [m for m in range(n_members) if tuple(held_out[m]) == tuple(v)] for v in held_out}
+        va_e, va_f = _mean([_maes(list(v), ms) for v, ms in val_sets.items() if v])
+        tr_e, tr_f = _mean([_maes(fit_idx)]) if not self.member_folds else _mean([_maes(list(range(n)))])
+        val = [k for v in val_sets for k in v]
         self.model_ = model
         self.history_ = history
         self.summary_ = TrainSummary(
-            n_frames_train=len(train), n_frames_validation=len(val), n_atoms_train=int(all_train.n_atoms.sum()),
+            n_frames_train=len(member_data[0][0]), n_frames_validation=len(val),
+            n_atoms_train=int(sum(f.n_atoms for f in member_data[0][0])),
             species=list(model.species), n_features=model.n_features,
             n_parameters=sum(p.numel() for p in model.parameters()), epochs_run=[r.epochs_run for r in runs], best_epoch=[r.best_epoch for r in runs],
             energy_mae_meV_per_atom_validation=va_e, force_mae_meV_per_A_validation=va_f,
@@ -518,8 +575,14 @@ class PotentialTrainer:
         return loss, de.abs().mean(), f_mae
 
     @staticmethod
-    def _predict(model, batch):
+    def _predict(model, batch, members=None):
+        """Energies (n_frames,) and forces (n_atoms, 3) of the mean of ``members`` (None: all of them)."""
         from ._batch import energies_and_forces
 
-        e, f = energies_and_forces(model, batch)
-        return e.mean(0).detach(), f.detach()
+        if members is None:
+            e, f = energies_and_forces(model, batch)
+            return e.mean(0).detach(), f.detach()
+        parts = [energies_and_forces(model, batch, member=m) for m in members]
+        e = torch.stack([p[0][0] for p in parts]).mean(0)  # (n_frames,)
+        f = torch.stack([p[1] for p in parts]).mean(0)  # (n_atoms, 3): forces are linear in the energy
+        return e.detach(), f.detach()
