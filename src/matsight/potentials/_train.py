@@ -462,7 +462,7 @@ class PotentialTrainer:
             folds, held_out = [val_idx, fit_idx], [val_idx] * n_members
         train = [feats[k] for k in fit_idx]
 
-        # scalers and reference energies from the training split
+        # scalers, principal axes and reference energies from the training split (every structure with folds)
         all_train = collate(train, model, layout="none")  # for the scalers: no Jacobians
         model.fit_scalers(all_train.features.double(), all_train.species_idx)
         model.fit_projection(all_train.features.double(), all_train.species_idx)
