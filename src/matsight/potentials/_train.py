@@ -463,8 +463,11 @@ class PotentialTrainer:
         def _maes(idx, members=None):
             """Energy (meV/atom) and force (meV/Å) MAE over ``feats[idx]`` of the mean of ``members`` (None: all)."""
             e_err, f_err, n_f = [], 0.0, 0
-            for b in range(0, len(idx), bs):
-                batch = collate([feats[k] for k in idx[b:b + bs]], model, prepared, jacobian_dtype=jac32)
+            ready = collated.get(tuple(idx))  # the chunks training used, when collated already
+            batches = ready if ready is not None else (
+                collate([feats[k] for k in idx[b:b + bs]], model, prepared, jacobian_dtype=jac32)
+                for b in range(0, len(idx), bs))  # one chunk at a time
+            for batch in batches:
                 e, f = self._predict(model, batch, members)
                 e_err.append(((e - batch.energy_eV.to(e.dtype)) / batch.n_atoms.to(e.dtype)).abs())
                 f_err += float((f - batch.forces_eV_per_A)[batch.force_mask].abs().sum())
@@ -481,7 +484,7 @@ class PotentialTrainer:
         # out of fold: each held-out set predicted by the members that held it out
         val_sets = {tuple(v): [m for m in range(n_members) if tuple(held_out[m]) == tuple(v)] for v in held_out}
         va_e, va_f = _mean([_maes(list(v), ms) for v, ms in val_sets.items() if v])
-        tr_e, tr_f = _mean([_maes(fit_idx)]) if not self.member_folds else _mean([_maes(list(range(n)))])
+        tr_e, tr_f = _mean([_maes(idx) for idx in folds] if self.member_folds else [_maes(fit_idx)])
         val = [k for v in val_sets for k in v]
         self.model_ = model
         self.history_ = history
