@@ -127,6 +127,8 @@ def main(argv=None) -> int:
     ap.add_argument("--stratify", action="store_true", help="validation split drawn per config type in proportion")
     ap.add_argument("--validation-fraction", type=float, default=None,
                     help="structures held out for early stopping (default 0.1; 0: train on all, keep the last weights)")
+    ap.add_argument("--keep", choices=("best", "last"), default=None,
+                    help="override KEEP[element]: each network's best-validation or last weights")
     ap.add_argument("--member-folds", action="store_true",
                     help="each ensemble member holds out its own validation fold (a cross-validation committee)")
     ap.add_argument("--components", type=int, default=None,
@@ -161,6 +163,7 @@ def main(argv=None) -> int:
                                            ("activation", args.activation),
                                            ("stratify", args.stratify or None),
                                            ("member_folds", args.member_folds or None),
+                                           ("keep", args.keep),
                                            ("validation_fraction", args.validation_fraction),
                                            ("hidden", args.hidden and tuple(int(h) for h in args.hidden.split(","))))
                          if v is not None}

@@ -32,13 +32,13 @@ def test_train_test_md_pipeline(cli, tmp_path):
     model = tmp_path / "cu-model"
     r = cli(["potential", "train", data, "--out", model, "--epochs", 3, "--r-cut", 4.0, "--n-g2", 4, "--n-g4", 4,
              "--hidden", "8", "--seed", 1, "--ensemble", 2, "--jobs", 2, "--schedule", "exponential", "--max-minutes", 5,
-             "--components", 5, "--stratify", "--member-folds", "--g5-shells", "2.5,3.6", "--json"])
+             "--components", 5, "--stratify", "--member-folds", "--g5-shells", "2.5,3.6", "--keep", "last", "--json"])
     assert r.code == 0, r.err
     out = r.json()
     assert out["epochs_run"] == [3, 3] and out["species"] == ["Cu"]
     assert out["config"]["schedule"] == "exponential" and out["config"]["n_components"] == 5
     assert out["config"]["stratify"] is True and out["config"]["g5_shells"] == [2.5, 3.6]
-    assert out["config"]["member_folds"] is True
+    assert out["config"]["member_folds"] is True and out["config"]["keep"] == "last"
     assert (tmp_path / "cu-model.safetensors").is_file() and (tmp_path / "cu-model.json").is_file()
     assert not list(tmp_path.glob("cu-model.ckpt*"))
 

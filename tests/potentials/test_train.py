@@ -139,6 +139,23 @@ def test_early_stopping_keeps_the_best_epoch(frames):
     assert min(val) == pytest.approx(val[best - 1])
 
 
+@pytest.mark.parametrize("keep", ["best", "last"])
+def test_keep_chooses_the_best_or_the_last_epochs_weights(frames, keep):
+    tr = PotentialTrainer(**dict(SMALL, learning_rate=0.05), epochs=25, random_state=3, keep=keep).fit(frames)
+    hist, best = tr.history_, tr.summary_.best_epoch[0]
+    assert tr.summary_.epochs_run == [25] and best < 25  # the two choices differ
+    kept = hist[best - 1] if keep == "best" else hist[-1]
+    # the validation error of the weights the model ends with is that epoch's
+    assert tr.summary_.force_mae_meV_per_A_validation == pytest.approx(kept["validation_force_mae_meV_per_A"], rel=1e-6)
+    assert tr.summary_.energy_mae_meV_per_atom_validation == pytest.approx(kept["validation_energy_mae_meV_per_atom"],
+                                                                          rel=1e-6)
+
+
+def test_unknown_keep_is_refused(frames):
+    with pytest.raises(MatsightError, match="keep must be 'best' or 'last'"):
+        PotentialTrainer(**dict(SMALL, epochs=1, keep="mean")).fit(frames)
+
+
 def test_reads_ase_database_and_info_keys(frames, tmp_path):
     from ase.db import connect
 

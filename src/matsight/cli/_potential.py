@@ -44,6 +44,8 @@ def train_cmd(
                                       help="With --ensemble: each member holds out its own validation fold "
                                            "(1/validation fraction folds) and trains on the rest, a "
                                            "cross-validation committee; the validation errors are out of fold."),
+    keep: str = typer.Option("best", "--keep",
+                             help="Weights each member ends with: best (lowest validation loss) or last (last epoch)."),
     optimizer: str = typer.Option("adam", "--optimizer",
                                   help="adam (mini-batches, learning-rate schedule) or lbfgs (full-batch L-BFGS, one "
                                        "iteration per epoch, float64; best on small data sets)."),
@@ -84,6 +86,7 @@ def train_cmd(
                                weight_decay=weight_decay, energy_huber_meV_per_atom=energy_huber,
                                force_huber_eV_per_A=force_huber, n_jobs=jobs, n_threads=max(1, jobs),
                                n_components=components, stratify=stratify, g5_shells=shells, member_folds=member_folds,
+                               keep=keep,
                                max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     stem = out.with_suffix("") if out.suffix in (".json", ".safetensors") else out
     with progress_bar("training", total=epochs * ensemble, enabled=not json_) as advance:

@@ -226,7 +226,8 @@ def _train_one(trainer, model, m, data, deadline, checkpoint, config, fingerprin
             _save(checkpoint, model, run, epoch, opt, sched, gen, best_val, bad, best_state, config, fingerprint, False)
         progress.update(m, epoch, f"member {m + 1}/{model.n_members} epoch {epoch}: "
                                   f"val E {e_mae * 1e3:.2f} meV/atom, F {f_mae * 1e3:.0f} meV/Å")
-    set_member_state(model, m, best_state)
+    if trainer.keep == "best":
+        set_member_state(model, m, best_state)
     run.epochs_run = epoch
     if checkpoint is not None:
         _save(checkpoint, model, run, epoch, None, None, gen, best_val, bad, best_state, config, fingerprint, True)

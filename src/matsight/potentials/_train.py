@@ -116,6 +116,9 @@ class PotentialTrainer:
         Loss weights of the per-atom energy (eV/atom)² and force (eV/Å)² terms.
     validation_fraction : float
         Fraction of structures held out for early stopping.
+    keep : {"best", "last"}
+        Weights each member ends with: those of its best validation loss, or
+        its last epoch's (Mo's test forces kept improving past that optimum).
     stratify : bool
         Draw the validation structures from each group (``config_type``:
         AIMD, Elastic, Surface, ...) in proportion to its size, as mlearn's
@@ -222,7 +225,7 @@ class PotentialTrainer:
                  fast_features: bool = True, schedule: str = "plateau", min_learning_rate: float | None = None,
                  optimizer: str = "adam", weight_decay: float = 0.0, energy_huber_meV_per_atom: float | None = None,
                  force_huber_eV_per_A: float | None = None, n_jobs: int = 1, n_components: int | None = None,
-                 stratify: bool = False, g5_shells=(), member_folds: bool = False):
+                 stratify: bool = False, g5_shells=(), member_folds: bool = False, keep: str = "best"):
         self.r_cut = r_cut
         self.n_g2 = n_g2
         self.n_g4 = n_g4
@@ -251,6 +254,7 @@ class PotentialTrainer:
         self.n_jobs = n_jobs
         self.n_components = n_components
         self.stratify = stratify
+        self.keep = keep
         self.g5_shells = g5_shells
         self.member_folds = member_folds
 
@@ -263,6 +267,7 @@ class PotentialTrainer:
             (self.n_components is None or int(self.n_components) >= 1,
              f"n_components must be at least 1 or None, got {self.n_components}"),
             (int(self.batch_size) >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
+            (self.keep in ("best", "last"), f"keep must be 'best' or 'last', got {self.keep!r}"),
             (0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction}"),
             (not self.member_folds or 0 < self.validation_fraction <= 0.5,
              f"member_folds needs a validation_fraction in (0, 0.5], got {self.validation_fraction}"),
@@ -297,7 +302,7 @@ class PotentialTrainer:
             "min_learning_rate": self._min_lr(), "optimizer": self.optimizer,
             "weight_decay": float(self.weight_decay), "energy_huber_meV_per_atom": self.energy_huber_meV_per_atom,
             "force_huber_eV_per_A": self.force_huber_eV_per_A, "n_components": self.n_components,
-            "stratify": bool(self.stratify), "member_folds": bool(self.member_folds),
+            "stratify": bool(self.stratify), "member_folds": bool(self.member_folds), "keep": self.keep,
         }
 
     def _dtype(self) -> torch.dtype:
