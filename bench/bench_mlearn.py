@@ -128,7 +128,7 @@ def main(argv=None) -> int:
     ap.add_argument("--validation-fraction", type=float, default=None,
                     help="structures held out for early stopping (default 0.1; 0: train on all, keep the last weights)")
     ap.add_argument("--keep", choices=("best", "last"), default=None,
-                    help="override KEEP[element]: each network's best-validation or last weights")
+                    help="each network's best-validation (default) or last weights")
     ap.add_argument("--member-folds", action="store_true",
                     help="each ensemble member holds out its own validation fold (a cross-validation committee)")
     ap.add_argument("--components", type=int, default=None,
