@@ -76,6 +76,13 @@ FORCE_WEIGHT = {"Si": 0.01, "Ge": 0.01, "Mo": 0.03, "Li": 0.03}
 # from 2 to 4, Ge 2.07 -> 2.05 and 1.99 meV/atom in two runs; Si's 2 networks already run ~5000 iterations each).
 # Li: one network on both cores (0.56 / 0.011), more untested.
 ENSEMBLE = {"Si": 2, "Ge": 4, "Mo": 4, "Li": 1}
+# power spectrum per element (``ACSF.default_for(n_ps=..., ps_r_min=..., ps_width=..., ps_l_max=...)``): Gaussian
+# radial functions x spherical harmonics (SOAP-like, matsight's extension); None = none. With MEMBER_FEATURES
+# half of Mo's networks read it and half do not: networks on the two descriptors make different errors.
+POWER_SPECTRUM = {"Si": None, "Ge": None, "Li": None,
+                  "Mo": dict(n_ps=8, ps_r_min=1.9, ps_width=0.35, ps_l_max=6)}
+# inputs per network, cycled over the members ("acsf": all but the power spectrum; "all"); None = all for every one
+MEMBER_FEATURES = {"Si": None, "Ge": None, "Li": None, "Mo": ("acsf", "all")}
 # L-BFGS iterations (one per epoch): more than fit in the time limit, so the wall-time cap ends the training
 EPOCHS = {"Si": 100_000, "Ge": 100_000, "Mo": 100_000, "Li": 100_000}
 
@@ -91,11 +98,13 @@ def trainer_for(el: str, epochs: int | None = None, max_minutes: float | None = 
     from matsight.potentials import ACSF, PotentialTrainer
 
     cfg = dict(CONFIG, force_weight=FORCE_WEIGHT[el], n_components=COMPONENTS[el], g5_shells=SHELLS[el],
-               weight_decay=WEIGHT_DECAY[el])
+               weight_decay=WEIGHT_DECAY[el], power_spectrum=POWER_SPECTRUM[el], member_features=MEMBER_FEATURES[el])
     cfg.update(overrides)
+    ps = cfg.pop("power_spectrum") or {}
     desc = ACSF.default_for([el], r_cut=r_cut or R_CUT[el], n_g2=cfg.pop("n_g2"), n_g4=cfg.pop("n_g4"), n_g5=cfg.pop("n_g5"),
                             zetas=cfg.pop("zetas"), r_min=cfg.pop("r_min"), g4_widths=cfg.pop("g4_widths"),
-                            g5_shells=cfg.pop("g5_shells"), g5_shell_width=cfg.pop("g5_shell_width"), periodic=True)
+                            g5_shells=cfg.pop("g5_shells"), g5_shell_width=cfg.pop("g5_shell_width"), periodic=True,
+                            **ps)
     return PotentialTrainer(descriptor=desc, epochs=epochs or EPOCHS[el], fast_features=True, dtype=torch.float64,
                             max_seconds=None if max_minutes is None else 60 * max_minutes, **cfg)
 
@@ -138,6 +147,11 @@ def main(argv=None) -> int:
                     help="override SHELLS[element]: comma-separated shell radii in Å for the shell-resolved "
                          "angular functions, or 'none'")
     ap.add_argument("--shell-width", type=float, default=None, help="override the shells' Gaussian width, Å")
+    ap.add_argument("--power-spectrum", default=None,
+                    help="override POWER_SPECTRUM[element]: 'N,r_min,width,l_max' (Å) or 'none'")
+    ap.add_argument("--member-features", default=None,
+                    help="override MEMBER_FEATURES[element]: comma-separated 'acsf'/'all' cycled over the networks, "
+                         "or 'none' (every network reads all features)")
     ap.add_argument("--save", default=None, help="save each trained model as DIR/{El}-mlearn")
     ap.add_argument("--shipped", action="store_true", help="for Si, evaluate the shipped si-mlearn instead of training")
     ap.add_argument("--liu", action="store_true", help="also evaluate the Si model on Liu et al. (2023) test sets")
@@ -169,6 +183,13 @@ def main(argv=None) -> int:
                          if v is not None}
             if args.shells is not None:
                 overrides["g5_shells"] = () if args.shells == "none" else tuple(float(r) for r in args.shells.split(","))
+            if args.power_spectrum is not None:
+                ps = args.power_spectrum.split(",")
+                overrides["power_spectrum"] = None if ps == ["none"] else dict(
+                    n_ps=int(ps[0]), ps_r_min=float(ps[1]), ps_width=float(ps[2]), ps_l_max=int(ps[3]))
+            if args.member_features is not None:
+                overrides["member_features"] = (None if args.member_features == "none"
+                                                else tuple(args.member_features.split(",")))
             if args.shell_width is not None:
                 overrides["g5_shell_width"] = args.shell_width
             if args.components == 0:

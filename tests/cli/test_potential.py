@@ -84,6 +84,23 @@ def test_train_with_lbfgs(cli, tmp_path):
     assert out["epochs_run"] == [4]
 
 
+def test_train_with_a_power_spectrum_and_two_kinds_of_members(cli, tmp_path):
+    data = _emt_file(tmp_path / "cu.xyz")
+    r = cli(["potential", "train", data, "--out", tmp_path / "m", "--epochs", 2, "--r-cut", 4.0, "--n-g2", 4,
+             "--n-g4", 4, "--hidden", "8", "--optimizer", "lbfgs", "--power-spectrum", 3, "--ps-r-min", 2.0,
+             "--ps-l-max", 2, "--ensemble", 2, "--member-features", "acsf,all", "--json"])
+    assert r.code == 0, r.err
+    out = r.json()
+    assert out["config"]["member_features"] == ["acsf", "all"] and out["data"] == str(data)
+    import json
+
+    meta = json.loads((tmp_path / "m.json").read_text())
+    n = meta["n_features"]
+    assert meta["descriptor"]["power_spectrum"]["l_max"] == 2 and meta["member_inputs"] == [n - 3 * 6, n]
+    r = cli(["potential", "train", data, "--out", tmp_path / "bad", "--epochs", 1, "--member-features", "acsf,soap"])
+    assert r.code == 2 and "member_features" in r.err and "Traceback" not in r.err
+
+
 def test_label_with_emt(cli, tmp_path):
     import ase.io
     from ase.calculators.emt import EMT

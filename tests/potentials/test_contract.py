@@ -39,6 +39,20 @@ def test_forward_and_gradient_match_einsum():
     assert g[2].abs().max() == 0  # a centre without entries gets no gradient (and is not left uninitialised)
 
 
+def test_a_narrower_de_dg_reads_the_leading_columns_only():
+    """A member that reads the leading ``w`` features: the full Jacobian array, contracted over ``w`` columns."""
+    de_dg, jac, owner, start = _problem(n_feat=6, seed=4)
+    x = de_dg.detach()[:, :4].clone().requires_grad_(True)  # (n_atoms, 4)
+    out = contract_entries(x, jac, owner, start)
+    ref = _dense(x, jac[:, :, :4], owner)
+    torch.testing.assert_close(out, ref, atol=1e-13, rtol=0)
+    (g,) = torch.autograd.grad(out.square().sum(), x)
+    (g_ref,) = torch.autograd.grad(ref.square().sum(), x)
+    assert g.shape == (7, 4)
+    torch.testing.assert_close(g, g_ref, atol=1e-13, rtol=0)
+    assert torch.autograd.gradgradcheck(lambda y: contract_entries(y, jac, owner, start), (x,))
+
+
 def test_gradcheck_and_gradgradcheck():
     de_dg, jac, owner, start = _problem(n_atoms=4, n_feat=3, seed=2)
     f = lambda x: contract_entries(x, jac, owner, start)  # noqa: E731

@@ -23,6 +23,15 @@ def train_cmd(
     g5_shells: str = typer.Option("", "--g5-shells",
                                   help="Shell radii in Å, comma-separated (e.g. a crystal's neighbour shells), for "
                                        "shell-resolved angular functions (8 per shell per element pair); default none."),
+    power_spectrum: int = typer.Option(0, "--power-spectrum",
+                                       help="Add a SOAP-like power spectrum of this many Gaussian radial functions "
+                                            "(centred from --ps-r-min to r_cut - 0.3 Å, width 0.35 Å) times "
+                                            "spherical harmonics up to --ps-l-max; default 0: none."),
+    ps_r_min: float = typer.Option(1.5, "--ps-r-min", help="First radial centre of the power spectrum, Å."),
+    ps_l_max: int = typer.Option(6, "--ps-l-max", help="Highest spherical-harmonic order of the power spectrum."),
+    member_features: str = typer.Option("", "--member-features",
+                                        help="With --ensemble and --power-spectrum: comma-separated 'acsf' (symmetry "
+                                             "functions only) or 'all' per member, cycled, e.g. acsf,all."),
     hidden: str = typer.Option("24,24", "--hidden", help="Hidden layer widths, comma-separated."),
     force_weight: float = typer.Option(0.03, "--force-weight", help="Weight of the force term (eV/Å)² against energy (eV/atom)²."),
     weight_decay: float = typer.Option(0.0, "--weight-decay",
@@ -63,8 +72,9 @@ def train_cmd(
     json_: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Train a potential; checkpoints next to OUT every epoch and resumes from them."""
+    data_path = data
     from ..errors import MatsightError
-    from ..potentials import PotentialTrainer, save
+    from ..potentials import ACSF, PotentialTrainer, read_frames, save
 
     try:
         widths = tuple(int(h) for h in hidden.split(",") if h.strip())
@@ -80,7 +90,15 @@ def train_cmd(
         raise MatsightError(f"--g5-shells {g5_shells!r}: every radius must be in [0, --r-cut={r_cut}) Å")
     if max_minutes is not None and max_minutes <= 0:
         raise MatsightError(f"--max-minutes must be positive, got {max_minutes}")
-    trainer = PotentialTrainer(r_cut=r_cut, n_g2=n_g2, n_g4=n_g4, hidden=widths, epochs=epochs, random_state=seed,
+    descriptor = None
+    if power_spectrum:
+        frames = read_frames(data, require_energy=True)
+        species = sorted({s for fr in frames for s in fr.atoms.get_chemical_symbols()})
+        descriptor = ACSF.default_for(species, r_cut=r_cut, n_g2=n_g2, n_g4=n_g4, g5_shells=shells, n_ps=power_spectrum,
+                                      ps_r_min=ps_r_min, ps_l_max=ps_l_max)
+        data = frames
+    kinds = tuple(k.strip() for k in member_features.split(",") if k.strip()) or None
+    trainer = PotentialTrainer(descriptor=descriptor, member_features=kinds, r_cut=r_cut, n_g2=n_g2, n_g4=n_g4, hidden=widths, epochs=epochs, random_state=seed,
                                force_weight=force_weight, learning_rate=learning_rate, batch_size=batch_size,
                                patience=patience, ensemble=ensemble, schedule=schedule, optimizer=optimizer,
                                weight_decay=weight_decay, energy_huber_meV_per_atom=energy_huber,
@@ -99,7 +117,7 @@ def train_cmd(
 
         trainer.fit(data, checkpoint=str(stem) + ".ckpt", progress=progress)
     summary = trainer.summary_.to_dict()
-    summary["data"] = str(data)
+    summary["data"] = str(data_path)
     save(trainer.model_.double(), stem, training=summary)
     result = {"model": str(stem), **summary}
     if json_:

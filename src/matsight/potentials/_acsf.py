@@ -25,7 +25,9 @@ Extension (not in DScribe; empty by default): ``shifted_g5_params`` rows
 ``(eta, Rs, zeta, lambda)`` add, after all of DScribe's features, one block per
 unordered neighbour-species pair (same order) of shell-resolved angular functions
 ``G5s = 2^(1-zeta) sum_{j<k} (1 + lambda cos)^zeta g(r_ij) g(r_ik)`` with
-``g(r) = exp(-eta (r - Rs)^2) fc(r)`` (see :mod:`._acsf_shifted`). The first
+``g(r) = exp(-eta (r - Rs)^2) fc(r)`` (see :mod:`._acsf_shifted`). A second
+extension, ``power_spectrum``, appends after those a SOAP-like radial power
+spectrum per neighbour-species pair (see :mod:`._power_spectrum`). The first
 :attr:`ACSF.n_dscribe_features` columns are always DScribe's.
 
 References
@@ -43,6 +45,7 @@ import numpy as np
 from ..errors import MatsightError
 from . import _acsf_fast as _fast
 from . import _acsf_shifted as _shifted
+from ._power_spectrum import PowerSpectrum
 from ._acsf_params import (CUTOFFS, centred_g2, check_params, check_r_cut, default_g4, shell_g5,
                            shifted_g2, species_to_numbers)
 from ._neighbors import neighbor_pairs as _vesin_pairs
@@ -52,6 +55,7 @@ __all__ = ["ACSF"]
 
 _FORMAT = "matsight.acsf/1"
 _FORMAT_SHIFTED = "matsight.acsf/2"  # written only when shifted G5 functions are present
+_FORMAT_PS = "matsight.acsf/3"  # written only when power-spectrum functions are present
 
 
 class ACSF:
@@ -76,6 +80,11 @@ class ACSF:
     shifted_g5_params : array-like, shape (n, 4), optional
         matsight extension: rows ``(eta [1/Å²], Rs [Å], zeta >= 1, lambda = ±1)`` of
         shell-resolved angular functions, appended after DScribe's features.
+    power_spectrum : dict, optional
+        matsight extension: ``{"centres_A": [...], "width_A": w, "l_max": L}`` adds
+        the power spectrum of Gaussian radial functions (centres and standard
+        deviation in Å) times spherical harmonics up to ``L`` (Bartók et al.
+        2013), after everything else; see :mod:`._power_spectrum`.
 
     Notes
     -----
@@ -88,7 +97,7 @@ class ACSF:
     """
 
     def __init__(self, species, r_cut, g2_params=None, g3_params=None, g4_params=None,
-                 g5_params=None, periodic=False, cutoff="cosine", shifted_g5_params=None):
+                 g5_params=None, periodic=False, cutoff="cosine", shifted_g5_params=None, power_spectrum=None):
         self.species = species
         self.r_cut = r_cut
         self.g2_params = g2_params
@@ -98,6 +107,7 @@ class ACSF:
         self.periodic = periodic
         self.cutoff = cutoff
         self.shifted_g5_params = shifted_g5_params
+        self.power_spectrum = power_spectrum
         # cheap validation, normalised copies (the stored arguments are left untouched)
         self._z = species_to_numbers(species)
         self._r_cut = check_r_cut(r_cut)
@@ -106,6 +116,12 @@ class ACSF:
         self._g4 = check_params("g4_params", g4_params, 3)
         self._g5 = check_params("g5_params", g5_params, 3)
         self._g5s = check_params("shifted_g5_params", shifted_g5_params, 4)
+        self._ps = None
+        if power_spectrum:
+            if not isinstance(power_spectrum, dict) or set(power_spectrum) != {"centres_A", "width_A", "l_max"}:
+                raise MatsightError(f"power_spectrum={power_spectrum!r} must be a dict with the keys centres_A, "
+                                    "width_A and l_max.")
+            self._ps = PowerSpectrum(**power_spectrum)
         if cutoff not in CUTOFFS:
             raise MatsightError(f"cutoff={cutoff!r} is not one of {', '.join(CUTOFFS)}.")
         if not isinstance(periodic, (bool, np.bool_)):
@@ -118,7 +134,8 @@ class ACSF:
     def default_for(cls, species, r_cut=5.0, n_g2=8, n_g4=8, n_g5=0, *, periodic=True,
                     cutoff="cosine", zetas=(1.0, 2.0, 4.0, 16.0), r_min=0.5,
                     g4_widths=(1.0, 0.5, 0.25), g5_shells=(), g5_shell_width=0.3,
-                    g5_shell_zetas=(1.0, 2.0, 4.0, 8.0)) -> "ACSF":
+                    g5_shell_zetas=(1.0, 2.0, 4.0, 8.0), n_ps=0, ps_r_min=None, ps_width=0.35,
+                    ps_l_max=6) -> "ACSF":
         """Automatic parameter set: centred and shifted G2 grids and a G4 set.
 
         ``n_g2 // 2`` centred G2 (``Rs = 0``, Imbalzano et al. 2018), the rest
@@ -130,13 +147,17 @@ class ACSF:
         e.g. the neighbour shells of the crystal and the gaps between them) adds
         shell-resolved angular functions (``shifted_g5_params``): Gaussians of
         standard deviation ``g5_shell_width`` Å, each ``g5_shell_zetas`` × ``lambda=±1``.
+        ``n_ps > 0`` adds the power spectrum (``power_spectrum``) of ``n_ps``
+        Gaussian radial functions of standard deviation ``ps_width`` Å, centred
+        evenly on ``[ps_r_min, r_cut - 0.3]`` Å (``ps_r_min`` defaults to ``r_min``),
+        with spherical harmonics up to ``ps_l_max``.
 
         References
         ----------
         G. Imbalzano et al., J. Chem. Phys. 148, 241730 (2018).
         """
         r = check_r_cut(r_cut)
-        for name, n in (("n_g2", n_g2), ("n_g4", n_g4), ("n_g5", n_g5)):
+        for name, n in (("n_g2", n_g2), ("n_g4", n_g4), ("n_g5", n_g5), ("n_ps", n_ps)):
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
                 raise MatsightError(f"{name}={n!r} must be a non-negative integer.")
         n_c = int(n_g2) // 2
@@ -146,14 +167,21 @@ class ACSF:
         g4 = default_g4(int(n_g4), r, zetas, g4_widths)
         g5 = default_g4(int(n_g5), r, zetas, g4_widths)
         g5s = shell_g5(g5_shells, g5_shell_width, g5_shell_zetas)
+        ps = None
+        if n_ps:
+            lo = float(r_min if ps_r_min is None else ps_r_min)
+            if not 0 <= lo < r - 0.3:
+                raise MatsightError(f"ps_r_min={lo!r} must be in [0, r_cut - 0.3 = {r - 0.3:g}) Å.")
+            ps = {"centres_A": np.linspace(lo, r - 0.3, int(n_ps)).tolist(), "width_A": float(ps_width),
+                  "l_max": ps_l_max}
         return cls(species, r, g2_params=g2.tolist() or None, g4_params=g4.tolist() or None,
                    g5_params=g5.tolist() or None, periodic=periodic, cutoff=cutoff,
-                   shifted_g5_params=g5s.tolist() or None)
+                   shifted_g5_params=g5s.tolist() or None, power_spectrum=ps)
 
     def to_dict(self) -> dict:
         """JSON-able description (for model files); inverse of :meth:`from_dict`."""
         d = {
-            "format": _FORMAT_SHIFTED if len(self._g5s) else _FORMAT,
+            "format": _FORMAT_PS if self._ps else _FORMAT_SHIFTED if len(self._g5s) else _FORMAT,
             "species": [int(z) for z in self._z],
             "r_cut": self._r_cut,
             "g2_params": self._g2.tolist(),
@@ -165,18 +193,22 @@ class ACSF:
         }
         if len(self._g5s):
             d["shifted_g5_params"] = self._g5s.tolist()
+        if self._ps:
+            d["power_spectrum"] = self._ps.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, d) -> "ACSF":
         """Rebuild from :meth:`to_dict` output."""
-        if not isinstance(d, dict) or d.get("format") not in (_FORMAT, _FORMAT_SHIFTED):
-            raise MatsightError(f"the ACSF description does not have format {_FORMAT!r} or {_FORMAT_SHIFTED!r}.")
+        if not isinstance(d, dict) or d.get("format") not in (_FORMAT, _FORMAT_SHIFTED, _FORMAT_PS):
+            raise MatsightError(f"the ACSF description does not have format {_FORMAT!r}, {_FORMAT_SHIFTED!r} "
+                                f"or {_FORMAT_PS!r}.")
         try:
             return cls(d["species"], d["r_cut"], g2_params=d["g2_params"] or None,
                        g3_params=d["g3_params"] or None, g4_params=d["g4_params"] or None,
                        g5_params=d["g5_params"] or None, periodic=d["periodic"], cutoff=d["cutoff"],
-                       shifted_g5_params=d.get("shifted_g5_params") or None)
+                       shifted_g5_params=d.get("shifted_g5_params") or None,
+                       power_spectrum=d.get("power_spectrum") or None)
         except KeyError as e:
             raise MatsightError(f"the ACSF description lacks the key {e.args[0]!r}.") from None
 
@@ -203,9 +235,15 @@ class ACSF:
 
     @property
     def n_features(self) -> int:
-        """Features per atom: :attr:`n_dscribe_features` plus ``n_shifted_g5 n_species (n_species + 1) / 2``."""
+        """Features per atom: :attr:`n_dscribe_features`, ``n_shifted_g5 n_species (n_species + 1) / 2``
+        and :attr:`n_power_spectrum`."""
         ns = len(self._z)
-        return self.n_dscribe_features + len(self._g5s) * ns * (ns + 1) // 2
+        return self.n_dscribe_features + len(self._g5s) * ns * (ns + 1) // 2 + self.n_power_spectrum
+
+    @property
+    def n_power_spectrum(self) -> int:
+        """Power-spectrum features per atom (the last columns; 0 without ``power_spectrum``)."""
+        return 0 if self._ps is None else self._ps.n_features(len(self._z))
 
     def get_number_of_features(self) -> int:
         """Same as :attr:`n_features` (DScribe's spelling)."""
@@ -230,6 +268,10 @@ class ACSF:
             for b in range(a + 1):
                 pair = f"{sym[self._z[b]]},{sym[self._z[a]]}"
                 names += [f"G5s[{pair}](eta={e:g},Rs={rs:g},zeta={z:g},lambda={lam:g})" for e, rs, z, lam in self._g5s]
+        if self._ps is not None:
+            for a in range(len(self._z)):
+                for b in range(a + 1):
+                    names += self._ps.names(f"{sym[self._z[b]]},{sym[self._z[a]]}", a == b)
         return np.array(names, dtype=object)
 
     # ------------------------------------------------------------------ neighbours
@@ -293,6 +335,12 @@ class ACSF:
                 with torch.no_grad():
                     extra = _shifted.features_fast(torch.from_numpy(vec), i, tidx[j], len(atoms), self.n_species,
                                                    self._g5s, self._r_cut, self.cutoff)
+                out = np.concatenate([out, extra.numpy()], axis=1)
+            if self._ps is not None:
+                import torch
+
+                with torch.no_grad():
+                    extra = self._power(torch.from_numpy(vec), i, tidx[j], len(atoms))
                 out = np.concatenate([out, extra.numpy()], axis=1)
             return out
         import torch
@@ -364,9 +412,16 @@ class ACSF:
             out = _FastFunction.apply(vec, (self._plan(), offsets, tidx[j]))  # (n, n_dscribe_features)
             if len(self._g5s):
                 extra = _shifted.features_fast(vec, i, tidx[j], n, self.n_species, self._g5s, self._r_cut, self.cutoff)
-                out = torch.cat([out, extra], dim=1)  # (n, n_features)
+                out = torch.cat([out, extra], dim=1)  # (n, n_features - n_power_spectrum)
+            if self._ps is not None:
+                out = torch.cat([out, self._power(vec, i, tidx[j], n)], dim=1)  # (n, n_features)
             return out
         return _features_torch(self, vec, i, j, tidx, n)
+
+
+    def _power(self, vec, i, sj, n_atoms):
+        """Power-spectrum columns (differentiable PyTorch; also on the fast path)."""
+        return self._ps.features(vec, i, sj, n_atoms, self.n_species, self._r_cut, self.cutoff)
 
 
 def _fast_function():
@@ -422,13 +477,15 @@ def _cutoff_fn(kind, r, r_cut):
 
 def _features_torch(acsf: ACSF, vec, i, j, tidx, n_atoms):
     """Descriptors from pair vectors ``vec`` (n_pairs, 3) of pairs ``(i, j)`` sorted by ``i``."""
-    out = _dscribe_torch(acsf, vec, i, j, tidx, n_atoms)  # (n_atoms, n_dscribe_features)
-    if len(acsf._g5s) == 0:
-        return out
     import torch
 
-    extra = _shifted.features_torch(vec, i, tidx[j], n_atoms, acsf.n_species, acsf._g5s, acsf._r_cut, acsf.cutoff)
-    return torch.cat([out, extra], dim=1)  # (n_atoms, n_features)
+    out = [_dscribe_torch(acsf, vec, i, j, tidx, n_atoms)]  # (n_atoms, n_dscribe_features)
+    if len(acsf._g5s):
+        out.append(_shifted.features_torch(vec, i, tidx[j], n_atoms, acsf.n_species, acsf._g5s, acsf._r_cut,
+                                           acsf.cutoff))
+    if acsf._ps is not None:
+        out.append(acsf._power(vec, i, tidx[j], n_atoms))
+    return torch.cat(out, dim=1) if len(out) > 1 else out[0]  # (n_atoms, n_features)
 
 
 def _dscribe_torch(acsf: ACSF, vec, i, j, tidx, n_atoms):

@@ -104,4 +104,8 @@ def pair_jacobian(acsf, vec, i, sj, n_atoms):
         out, jp = angular_terms(vec, i, sj, n_atoms, ns, tab, acsf._r_cut, acsf.cutoff)
         feats[:, base:base + npt * K] = out.reshape(n_atoms, npt * K)
         _place(jac, jp, sj, ns, base, K)
+    if acsf._ps is not None:
+        n_ps = acsf.n_power_spectrum
+        feats[:, n_feat - n_ps:], jac[:, n_feat - n_ps:] = acsf._ps.features_and_jacobian(
+            vec, i, sj, n_atoms, ns, acsf._r_cut, acsf.cutoff)
     return feats, jac

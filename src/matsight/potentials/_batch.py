@@ -367,15 +367,18 @@ def energies_and_forces(model, batch: Batch, member: int | None = None, create_g
     if batch.layout == "none":
         raise ValueError("this batch was collated without Jacobians (layout='none'): no forces")
     forces = torch.zeros_like(batch.forces_eV_per_A)  # (n_atoms, 3)
+    # a member that reads only the leading w features has dE/dG = 0 beyond them: contract those columns only
+    w = de_dg.shape[1] if member is None else model.member_width(member)
+    de_dg = de_dg[:, :w]  # (n_atoms, w)
     if batch.entries is not None:
         from ._contract import contract_entries
 
         ent = batch.entries
-        contrib = contract_entries(de_dg, ent.jacobian, ent.owner, ent.start)  # (n_entries, 3)
+        contrib = contract_entries(de_dg, ent.jacobian, ent.owner, ent.start)  # (n_entries, 3), reads w columns
         return energies, -forces.to(de_dg.dtype).index_add(0, ent.target, contrib)
     for b in batch.buckets:
-        x = de_dg[b.centres].unsqueeze(2)  # (m, n_features, 1)
-        contrib = torch.bmm(b.jacobian, x).reshape(-1, 3)  # (m * k, 3)
+        x = de_dg[b.centres].unsqueeze(2)  # (m, w, 1)
+        contrib = torch.bmm(b.jacobian[:, :, :w], x).reshape(-1, 3)  # (m * k, 3)
         forces = forces.index_add(0, b.targets, contrib)
     return energies, -forces
 

@@ -46,23 +46,24 @@ def _np(t: torch.Tensor) -> np.ndarray:
 class _Forward(torch.autograd.Function):
     @staticmethod
     def forward(ctx, de_dg, jac, owner, start):
-        x = _np(de_dg)  # (n_atoms, n_features)
+        x = _np(de_dg)  # (n_atoms, width)
         out = np.empty((jac.shape[0], 3), dtype=x.dtype)  # (n_entries, 3)
         _kernel("forward_par" if _parallel() else "forward")(_np(jac), x, _np(owner), out)
         ctx.save_for_backward(jac, owner, start)
+        ctx.width = x.shape[1]
         return torch.from_numpy(out)
 
     @staticmethod
     def backward(ctx, grad_out):
         jac, owner, start = ctx.saved_tensors
-        return _Transpose.apply(grad_out, jac, owner, start), None, None, None
+        return _Transpose.apply(grad_out, jac, owner, start, ctx.width), None, None, None
 
 
 class _Transpose(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, w, jac, owner, start):
+    def forward(ctx, w, jac, owner, start, width):
         x = _np(w)  # (n_entries, 3)
-        out = np.empty((start.shape[0] - 1, jac.shape[2]), dtype=x.dtype)  # (n_atoms, n_features)
+        out = np.empty((start.shape[0] - 1, width), dtype=x.dtype)  # (n_atoms, width)
         _kernel("transpose_par" if _parallel() else "transpose")(_np(jac), x, _np(start), out)
         ctx.save_for_backward(jac, owner, start)
         return torch.from_numpy(out)
@@ -70,7 +71,7 @@ class _Transpose(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         jac, owner, start = ctx.saved_tensors
-        return _Forward.apply(grad_out, jac, owner, start), None, None, None
+        return _Forward.apply(grad_out, jac, owner, start), None, None, None, None
 
 
 def contract_entries(de_dg: torch.Tensor, jacobian: torch.Tensor, owner: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
@@ -78,8 +79,9 @@ def contract_entries(de_dg: torch.Tensor, jacobian: torch.Tensor, owner: torch.T
 
     Parameters
     ----------
-    de_dg : Tensor of shape (n_atoms, n_features)
-        Energy derivative per centre and feature (eV per feature unit).
+    de_dg : Tensor of shape (n_atoms, width)
+        Energy derivative per centre and feature (eV per feature unit); ``width <=
+        n_features``: only the leading ``width`` columns of the Jacobian are read.
     jacobian : Tensor of shape (n_entries, 3, n_features)
         ``dG_{owner_q} / dr_{target_q}`` (feature units per Å), sorted by owner;
         ``de_dg``'s dtype or float32 (the loops accumulate in ``de_dg``'s dtype).

@@ -20,7 +20,8 @@ __all__ = ["FORMAT_VERSION", "save_model", "load_model", "resolve_model_path", "
 
 # 2: optional "n_inputs" and a "projection" tensor (principal-component inputs); version 1 files load unchanged
 FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# version 3: per-member input widths (``member_inputs``), written only by models that have them
+READABLE_VERSIONS = (1, 2, 3)
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 UNITS = {"energy": "eV", "length": "Angstrom", "forces": "eV/Angstrom", "stress": "eV/Angstrom^3"}
 
@@ -56,16 +57,21 @@ def _state_tensors(model) -> dict:
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 
 
+def _version(model) -> int:
+    return FORMAT_VERSION if model.member_inputs is None else 3
+
+
 def model_metadata(model, training: dict | None = None) -> dict:
     """The JSON side of a model file."""
     sp = list(model.species)
     return {
         "format": "matsight-behler-parrinello",
-        "format_version": FORMAT_VERSION,
+        "format_version": _version(model),
         "species": sp,
         "descriptor": {"type": "ACSF", **model.descriptor.to_dict()},
         "n_features": model.n_features,
         "n_inputs": model.n_inputs if model.projected else None,
+        **({} if model.member_inputs is None else {"member_inputs": list(model.member_inputs)}),
         "hidden": list(model.hidden),
         "activation": model.activation,
         "n_members": model.n_members,
@@ -99,7 +105,7 @@ def save_model(model, path, training: dict | None = None) -> Path:
         stem = stem.with_suffix("")
     meta = model_metadata(model, training)
     with atomic_path(_suffixed(stem, ".safetensors")) as tmp:
-        save_file(_state_tensors(model), str(tmp), metadata={"format_version": str(FORMAT_VERSION)})
+        save_file(_state_tensors(model), str(tmp), metadata={"format_version": str(_version(model))})
     with atomic_write(_suffixed(stem, ".json")) as fh:
         json.dump(to_jsonable(meta), fh, indent=1)
         fh.write("\n")
@@ -144,7 +150,7 @@ def load_model(name_or_path, dtype=None):
     try:
         descriptor = ACSF.from_dict(desc)
         model = NeuralPotential(descriptor, meta["species"], tuple(meta["hidden"]), meta["activation"], meta["n_members"],
-                                n_inputs=meta.get("n_inputs"))
+                                n_inputs=meta.get("n_inputs"), member_inputs=meta.get("member_inputs"))
     except (KeyError, TypeError) as exc:
         raise MatsightError(f"{jpath} is missing or has a malformed entry: {exc}") from None
     try:

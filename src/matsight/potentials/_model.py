@@ -61,6 +61,12 @@ class NeuralPotential(nn.Module):
         Network inputs per atom: this many principal components of the
         standardised symmetry functions (set by :meth:`fit_projection`).
         Default: all ``descriptor.n_features`` functions, unrotated.
+    member_inputs : sequence of int, optional
+        Per member, how many of the leading features its networks see (a
+        committee mixing descriptors: e.g. the symmetry functions alone
+        for some members and with the power spectrum for others, see
+        ``ACSF.n_power_spectrum``). Default: every member sees all. Not
+        with ``n_inputs``.
 
     Attributes
     ----------
@@ -77,7 +83,7 @@ class NeuralPotential(nn.Module):
     """
 
     def __init__(self, descriptor, species, hidden=(24, 24), activation: str = "tanh", n_members: int = 1,
-                 n_inputs: int | None = None):
+                 n_inputs: int | None = None, member_inputs=None):
         super().__init__()
         from ase.data import atomic_numbers
 
@@ -98,8 +104,16 @@ class NeuralPotential(nn.Module):
             raise MatsightError(f"n_inputs must be between 1 and the descriptor's {n_feat} features, got {n_inputs}")
         self.projected = n_inputs is not None
         n_in = n_feat if n_inputs is None else int(n_inputs)
+        self.member_inputs = None
+        if member_inputs is not None:
+            widths = [int(w) for w in member_inputs]
+            if len(widths) != self.n_members or any(not 1 <= w <= n_feat for w in widths) or self.projected:
+                raise MatsightError(f"member_inputs must give each of the {self.n_members} members a number of leading "
+                                    f"features between 1 and {n_feat} (and needs n_inputs=None), got {member_inputs!r}")
+            self.member_inputs = tuple(widths)
         self.networks = nn.ModuleDict(
-            {s: nn.ModuleList([_mlp(n_in, self.hidden, activation) for _ in range(self.n_members)]) for s in self.species}
+            {s: nn.ModuleList([_mlp(self.member_width(m, n_in), self.hidden, activation) for m in range(self.n_members)])
+             for s in self.species}
         )
         z_to_index = torch.full((119,), -1, dtype=torch.long)
         for k, s in enumerate(self.species):
@@ -120,6 +134,11 @@ class NeuralPotential(nn.Module):
     def n_inputs(self) -> int:
         """Network inputs per atom (``n_features`` unless projected)."""
         return int(self.projection.shape[2]) if self.projected else self.n_features
+
+    def member_width(self, member: int, n_in: int | None = None) -> int:
+        """Network inputs that ``member`` reads: the leading ``member_inputs[member]`` (default all)."""
+        n_in = self.n_inputs if n_in is None else n_in
+        return n_in if self.member_inputs is None else self.member_inputs[member]
 
     # ------------------------------------------------------------------ fitting helpers
     def species_index(self, numbers) -> torch.Tensor:
@@ -254,7 +273,7 @@ class NeuralPotential(nn.Module):
                 continue
             xs = x.index_select(0, sel)  # (n_k, n_inputs)
             nets = self.networks[sym]
-            e = torch.stack([nets[m](xs).squeeze(-1) for m in members])  # (n_members, n_k)
+            e = torch.stack([nets[m](xs[:, :self.member_width(m)]).squeeze(-1) for m in members])  # (n_members, n_k)
             out = out.index_add(1, sel, e)
         return out * self.energy_scale + self.reference_energies[species_idx]  # (n_members, n_atoms)
 
@@ -337,4 +356,6 @@ class NeuralPotential(nn.Module):
 
     def extra_repr(self) -> str:
         inputs = f", n_inputs={self.n_inputs}" if self.projected else ""
-        return f"species={self.species}, n_features={self.n_features}{inputs}, hidden={self.hidden}, members={self.n_members}"
+        widths = "" if self.member_inputs is None else f", member_inputs={self.member_inputs}"
+        return (f"species={self.species}, n_features={self.n_features}{inputs}, hidden={self.hidden}, "
+                f"members={self.n_members}{widths}")

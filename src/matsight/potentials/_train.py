@@ -25,7 +25,6 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,58 +33,13 @@ import torch
 from ..errors import MatsightError
 from ..units import MEV_TO_EV
 from ._splits import fold_split, validation_split  # noqa: F401  (re-exported)
+from ._loss_terms import _pseudo_huber, _weight_norm2  # noqa: F401  (_pseudo_huber: tests)
+from ._summary import TrainSummary
 
 __all__ = ["PotentialTrainer", "TrainSummary"]
 
 _LBFGS_HISTORY = 100  # curvature pairs kept by L-BFGS
 _LBFGS_LINE_SEARCH = 25  # most loss evaluations in one line search
-
-
-@dataclass
-class TrainSummary:
-    """What a training run did, in the units its names state."""
-
-    n_frames_train: int
-    n_frames_validation: int
-    n_atoms_train: int
-    species: list
-    n_features: int
-    n_parameters: int
-    epochs_run: list
-    best_epoch: list
-    energy_mae_meV_per_atom_validation: float
-    force_mae_meV_per_A_validation: float
-    energy_mae_meV_per_atom_train: float
-    force_mae_meV_per_A_train: float
-    seconds: float
-    featurize_seconds: float
-    resumed_from_epoch: int | None
-    config: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        from dataclasses import asdict
-
-        return asdict(self)
-
-
-def _pseudo_huber(x: torch.Tensor, delta: float | None) -> torch.Tensor:
-    """Elementwise ``x**2`` (``delta`` None) or ``2 x**2 / (1 + sqrt(1 + (x/delta)**2))``.
-
-    The second form is ``2 delta**2 (sqrt(1 + (x/delta)**2) - 1)`` written
-    without the cancellation at small ``x``; smooth everywhere, as L-BFGS
-    needs (P. J. Huber, Ann. Math. Stat. 35, 73 (1964); the pseudo-Huber form
-    of Charbonnier et al., ICIP 1994).
-    """
-    sq = x * x  # same shape as x
-    if delta is None:
-        return sq
-    return 2.0 * sq / (1.0 + torch.sqrt(1.0 + sq / (delta * delta)))
-
-
-def _weight_norm2(model, member: int) -> torch.Tensor:
-    """Sum of squared entries of one member's weight matrices (biases excluded)."""
-    return sum((layer.weight**2).sum() for sym in model.species for layer in model.networks[sym][member]
-               if isinstance(layer, torch.nn.Linear))
 
 
 class PotentialTrainer:
@@ -124,6 +78,12 @@ class PotentialTrainer:
         AIMD, Elastic, Surface, ...) in proportion to its size, as mlearn's
         own test split is drawn, instead of from all structures at once, so
         that model selection sees every kind of structure in proportion.
+    member_features : sequence of {"all", "acsf"}, optional
+        A committee of two descriptors: member ``m`` reads all features
+        (``"all"``) or all but the descriptor's power spectrum (``"acsf"``),
+        the entries cycled over the members; needs a descriptor with
+        ``power_spectrum`` and no ``n_components``. Members that see
+        different inputs make different errors (mlearn Mo: README).
     member_folds : bool
         Give every ensemble member its own validation structures (a
         cross-validation committee): the structures are split into
@@ -225,7 +185,8 @@ class PotentialTrainer:
                  fast_features: bool = True, schedule: str = "plateau", min_learning_rate: float | None = None,
                  optimizer: str = "adam", weight_decay: float = 0.0, energy_huber_meV_per_atom: float | None = None,
                  force_huber_eV_per_A: float | None = None, n_jobs: int = 1, n_components: int | None = None,
-                 stratify: bool = False, g5_shells=(), member_folds: bool = False, keep: str = "best"):
+                 stratify: bool = False, g5_shells=(), member_folds: bool = False, keep: str = "best",
+                 member_features=None):
         self.r_cut = r_cut
         self.n_g2 = n_g2
         self.n_g4 = n_g4
@@ -257,6 +218,7 @@ class PotentialTrainer:
         self.keep = keep
         self.g5_shells = g5_shells
         self.member_folds = member_folds
+        self.member_features = member_features
 
     def _check(self) -> None:
         checks = [
@@ -268,6 +230,9 @@ class PotentialTrainer:
              f"n_components must be at least 1 or None, got {self.n_components}"),
             (int(self.batch_size) >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
             (self.keep in ("best", "last"), f"keep must be 'best' or 'last', got {self.keep!r}"),
+            (self.member_features is None or (len(self.member_features) and set(self.member_features) <= {"all", "acsf"}
+                                              and self.n_components is None),
+             f"member_features must list 'all' or 'acsf' per member, without n_components; got {self.member_features!r}"),
             (0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction}"),
             (not self.member_folds or 0 < self.validation_fraction <= 0.5,
              f"member_folds needs a validation_fraction in (0, 0.5], got {self.validation_fraction}"),
@@ -303,6 +268,7 @@ class PotentialTrainer:
             "weight_decay": float(self.weight_decay), "energy_huber_meV_per_atom": self.energy_huber_meV_per_atom,
             "force_huber_eV_per_A": self.force_huber_eV_per_A, "n_components": self.n_components,
             "stratify": bool(self.stratify), "member_folds": bool(self.member_folds), "keep": self.keep,
+            **({} if self.member_features is None else {"member_features": list(self.member_features)}),
         }
 
     def _dtype(self) -> torch.dtype:
@@ -389,8 +355,15 @@ class PotentialTrainer:
         if self.n_components is not None and int(self.n_components) > descriptor.n_features:
             raise MatsightError(f"n_components={self.n_components} exceeds the descriptor's {descriptor.n_features} "
                                 "symmetry functions")
+        widths = None
+        if self.member_features is not None:
+            if not descriptor.n_power_spectrum:
+                raise MatsightError("member_features needs a descriptor with a power spectrum (ACSF power_spectrum)")
+            kinds = [self.member_features[m % len(self.member_features)] for m in range(n_members)]
+            widths = [descriptor.n_features - (descriptor.n_power_spectrum if k == "acsf" else 0) for k in kinds]
         model = NeuralPotential(descriptor, species, tuple(self.hidden), self.activation, n_members,
-                                n_inputs=None if self.n_components is None else int(self.n_components))
+                                n_inputs=None if self.n_components is None else int(self.n_components),
+                                member_inputs=widths)
 
         t0 = time.perf_counter()
         key = hashlib.sha256(json.dumps([descriptor.to_dict(), str(self._dtype()), len(frames),
