@@ -54,6 +54,10 @@ def test_member_forces_from_stored_jacobians_equal_autograd(trained, layout):
     feats = frame_features(model.descriptor, atoms, atoms.get_potential_energy(), atoms.get_forces(),
                            store_dtype=torch.float64, fast=True)
     batch = collate([feats], model, layout=layout)
+    if layout == "entries":  # the narrower members' columns, copied contiguous once per batch
+        w = model.member_inputs[0]
+        assert set(batch.entries.narrow) == {w}
+        torch.testing.assert_close(batch.entries.narrow[w], batch.entries.jacobian[:, :, :w], rtol=0, atol=0)
     idx = model.species_index(atoms.numbers)
     for m in range(model.n_members):
         _, f = energies_and_forces(model, batch, member=m)

@@ -18,7 +18,7 @@ atoms in the force expression ``F_k = -sum_{i,f} dE/dG_if dG_if/dr_k``.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -208,22 +208,30 @@ class JacobianEntries:
 
     Entry ``q`` holds ``dG_{owner[q]} / dr_{target[q]}`` as ``jacobian[q]``
     (3 rows, one per Cartesian direction); the entries of centre ``a`` are
-    ``start[a]:start[a + 1]``.
+    ``start[a]:start[a + 1]``. ``narrow[w]`` is a contiguous copy of the leading
+    ``w`` columns for members that read only those (``member_inputs``): the
+    loops run 3x faster on it than over a slice of the full array (Mo, 141 of
+    393 columns: 0.03 s against 0.08-0.09 s per pass).
     """
 
     owner: torch.Tensor  # (n_entries,)
     target: torch.Tensor  # (n_entries,)
     start: torch.Tensor  # (n_atoms + 1,)
     jacobian: torch.Tensor  # (n_entries, 3, n_features)
+    narrow: dict = field(default_factory=dict)  # width -> (n_entries, 3, width)
 
 
-def _entries(owner: torch.Tensor, target: torch.Tensor, jacobian: torch.Tensor, n_atoms: int) -> JacobianEntries:
-    """Sort entry-wise Jacobians ``(n_entries, n_features, 3)`` by centre into :class:`JacobianEntries`."""
+def _entries(owner: torch.Tensor, target: torch.Tensor, jacobian: torch.Tensor, n_atoms: int,
+             widths=()) -> JacobianEntries:
+    """Sort entry-wise Jacobians ``(n_entries, n_features, 3)`` by centre into :class:`JacobianEntries`
+    (with contiguous copies of the leading ``widths`` columns)."""
     order = torch.sort(owner, stable=True).indices  # (n_entries,)
     start = torch.zeros(n_atoms + 1, dtype=torch.long)  # (n_atoms + 1,)
     start[1:] = torch.cumsum(torch.bincount(owner, minlength=n_atoms), 0)
+    jac = jacobian[order].transpose(1, 2).contiguous()  # (n_entries, 3, n_features)
+    narrow = {w: jac[:, :, :w].contiguous() for w in sorted(set(widths)) if w < jac.shape[2]}
     return JacobianEntries(owner=owner[order].contiguous(), target=target[order].contiguous(), start=start,
-                           jacobian=jacobian[order].transpose(1, 2).contiguous())
+                           jacobian=jac, narrow=narrow)
 
 
 @dataclass
@@ -335,7 +343,8 @@ def collate(frames: list[FrameFeatures], model, prepared: bool = False, layout: 
         buckets=_buckets(owner, target, jacobian, int(sizes.sum())) if layout == "buckets" else [],
         layout=layout,
         entries=_entries(owner, target, jacobian if jacobian_dtype is None else jacobian.to(jacobian_dtype),
-                         int(sizes.sum())) if layout == "entries" else None,
+                         int(sizes.sum()), getattr(model, "member_inputs", None) or ())
+        if layout == "entries" else None,
         energy_eV=torch.tensor([f.energy_eV for f in frames], dtype=torch.float64),
         forces_eV_per_A=force_t,
         force_mask=~torch.isnan(force_t).any(1),
@@ -374,7 +383,8 @@ def energies_and_forces(model, batch: Batch, member: int | None = None, create_g
         from ._contract import contract_entries
 
         ent = batch.entries
-        contrib = contract_entries(de_dg, ent.jacobian, ent.owner, ent.start)  # (n_entries, 3), reads w columns
+        jac = ent.narrow.get(w, ent.jacobian)  # (n_entries, 3, >= w): the loops read the leading w columns
+        contrib = contract_entries(de_dg, jac, ent.owner, ent.start)  # (n_entries, 3)
         return energies, -forces.to(de_dg.dtype).index_add(0, ent.target, contrib)
     for b in batch.buckets:
         x = de_dg[b.centres].unsqueeze(2)  # (m, w, 1)
