@@ -173,6 +173,31 @@ def assert_gradients_match(energy_fn, forces_fn, atoms, *, stress_fn=None, h=1e-
                "stress vs finite differences")
 
 
+def assert_descriptor_forces_and_stress(acsf, atoms, fast, *, rtol=1e-6, atol=1e-7):
+    """Forces and stress of ``sum tanh(G) . w`` by autograd through ``acsf.compute`` against central differences."""
+    import torch
+
+    w = torch.tensor(np.random.default_rng(0).normal(size=acsf.n_features))
+    nums = torch.tensor(atoms.numbers)
+
+    def energy(pos, cell, pairs):
+        return (torch.tanh(acsf.compute(pos, nums, cell, pairs, fast=fast)) @ w).sum()
+
+    def energy_np(a):
+        with torch.no_grad():
+            return float(energy(torch.tensor(a.positions), torch.tensor(a.cell.array), acsf.neighbor_pairs(a)))
+
+    pos = torch.tensor(atoms.positions, requires_grad=True)
+    eps = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)
+    strain = torch.eye(3, dtype=torch.float64) + eps
+    e = energy(pos @ strain, torch.tensor(atoms.cell.array) @ strain, acsf.neighbor_pairs(atoms))
+    g_pos, g_eps = torch.autograd.grad(e, [pos, eps])
+    stress = g_eps.numpy() / atoms.get_volume()
+    np.testing.assert_allclose(-g_pos.numpy(), fd_forces(energy_np, atoms, 1e-5), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(0.5 * (stress + stress.T), fd_stress(energy_np, atoms, 1e-6), rtol=rtol, atol=atol)
+    assert np.abs(g_pos.numpy()).max() > 1e-2
+
+
 def emt_frames(n=14, seed=0):
     """Rattled, strained Cu cells labelled with ASE's EMT (an independent reference)."""
     from ase.build import bulk
