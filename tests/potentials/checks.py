@@ -119,6 +119,17 @@ def assert_supercell_repeats(fn, atoms, reps=(2, 1, 1), *, rtol=1e-9, atol=1e-10
     _close(big, np.concatenate([ref] * n, axis=0), rtol, atol, f"supercell {reps}")
 
 
+def assert_descriptor_invariances(fn, crystal, molecule, reps=(1, 2, 1)):
+    """The invariance battery for a per-atom descriptor ``fn(atoms)``: translation, rotation and permutation
+    (crystal and molecule), periodic images and supercells (crystal)."""
+    for atoms in (crystal, molecule):
+        assert_translation_invariant(fn, atoms)
+        assert_rotation_invariant(fn, atoms)
+        assert_permutation_equivariant(fn, atoms)
+    assert_image_invariant(fn, crystal)
+    assert_supercell_repeats(fn, crystal, reps)
+
+
 def fd_forces(energy_fn, atoms, h=1e-4):
     """Central-difference forces ``-dE/dx`` (n_atoms, 3) of a scalar ``energy_fn(atoms)``."""
     f = np.zeros((len(atoms), 3))

@@ -20,7 +20,8 @@ __all__ = ["FORMAT_VERSION", "save_model", "load_model", "resolve_model_path", "
 
 # 2: optional "n_inputs" and a "projection" tensor (principal-component inputs); version 1 files load unchanged
 FORMAT_VERSION = 2
-# version 3: per-member input widths (``member_inputs``), written only by models that have them
+# 3: per-member input widths ("member_inputs"), written only by models that have them
+FORMAT_VERSION_MEMBER_INPUTS = 3
 READABLE_VERSIONS = (1, 2, 3)
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 UNITS = {"energy": "eV", "length": "Angstrom", "forces": "eV/Angstrom", "stress": "eV/Angstrom^3"}
@@ -58,7 +59,7 @@ def _state_tensors(model) -> dict:
 
 
 def _version(model) -> int:
-    return FORMAT_VERSION if model.member_inputs is None else 3
+    return FORMAT_VERSION if model.member_inputs is None else FORMAT_VERSION_MEMBER_INPUTS
 
 
 def model_metadata(model, training: dict | None = None) -> dict:
@@ -151,7 +152,7 @@ def load_model(name_or_path, dtype=None):
         descriptor = ACSF.from_dict(desc)
         model = NeuralPotential(descriptor, meta["species"], tuple(meta["hidden"]), meta["activation"], meta["n_members"],
                                 n_inputs=meta.get("n_inputs"), member_inputs=meta.get("member_inputs"))
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise MatsightError(f"{jpath} is missing or has a malformed entry: {exc}") from None
     try:
         tensors = load_file(str(_suffixed(stem, ".safetensors")))
